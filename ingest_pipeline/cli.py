@@ -1,0 +1,101 @@
+"""`ingest-pipeline`: operate the bundled Neo4j and the parse cache from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ingest_pipeline import neo4j_local
+from ingest_pipeline.settings import env_float, env_int, env_str
+from ingest_pipeline.state.parse_cache import ParseCache
+from ingest_pipeline.state.sqlite import StateFileError
+
+
+def _neo4j(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    if args.action == "start":
+        instance = neo4j_local.start(data_dir, args.bolt_port)
+        print(instance.uri)
+        return 0
+    if args.action == "stop":
+        print("stopped" if neo4j_local.stop(data_dir) else f"not running ({data_dir})")
+        return 0
+    instance = neo4j_local.status(data_dir)
+    if instance is None:
+        print(f"not running ({data_dir})")
+        return 3
+    print(f"running pid={instance.pid} uri={instance.uri}")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    cache = ParseCache(
+        Path(args.path),
+        max_entries=env_int("PARSE_CACHE_MAX_ENTRIES", 10_000),
+        ttl_days=env_float("PARSE_CACHE_TTL_DAYS", 30.0),
+    )
+    try:
+        if cache.recovered:
+            print(f"warning: {cache.recovered}", file=sys.stderr)
+        if args.action == "clear":
+            print(f"cleared {cache.clear()} entries from {args.path}")
+            return 0
+        stats = cache.stats()
+        report = {
+            "path": str(args.path),
+            "entries": stats.entries,
+            "size_bytes": stats.size_bytes,
+            "hits": stats.hits,
+            "misses": stats.misses,
+            "hit_rate": round(stats.hit_rate, 4),
+            "evictions": stats.evictions,
+            "oldest_entry": _iso(stats.oldest),
+            "newest_entry": _iso(stats.newest),
+        }
+        if args.json:
+            print(json.dumps(report))
+        else:
+            width = max(len(k) for k in report)
+            for key, value in report.items():
+                print(f"{key:<{width}}  {value}")
+        return 0
+    finally:
+        cache.close()
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds") if timestamp else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ingest-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    neo4j = commands.add_parser("neo4j", help="start, stop or inspect the bundled Neo4j")
+    neo4j.add_argument("action", choices=["start", "stop", "status"])
+    neo4j.add_argument("--data-dir", default=str(neo4j_local.DEFAULT_DATA_DIR))
+    neo4j.add_argument("--bolt-port", type=int, default=7687, help="0 picks a free port (start only)")
+    neo4j.set_defaults(handler=_neo4j)
+
+    cache = commands.add_parser("cache", help="parse cache statistics and clean-up (--cache-stats / --clear-cache)")
+    cache.add_argument("action", choices=["stats", "clear"])
+    cache.add_argument("--path", default=env_str("PARSE_CACHE_PATH", "data/parse_cache.db"))
+    cache.add_argument("--json", action="store_true", help="stats as one JSON object")
+    cache.set_defaults(handler=_cache)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (neo4j_local.Neo4jLocalError, StateFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

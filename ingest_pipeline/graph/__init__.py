@@ -1,0 +1,1 @@
+"""Lineage model -> graph rows and the parameterised Cypher that writes them. No driver here."""

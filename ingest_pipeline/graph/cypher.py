@@ -1,0 +1,70 @@
+"""Every Cypher statement the pipeline runs. Values only ever arrive as parameters ($rows, $paths)."""
+
+SCHEMA = (
+    "CREATE CONSTRAINT sql_file_path IF NOT EXISTS FOR (f:SqlFile) REQUIRE f.path IS UNIQUE",
+    "CREATE CONSTRAINT statement_id IF NOT EXISTS FOR (s:Statement) REQUIRE s.id IS UNIQUE",
+    "CREATE CONSTRAINT table_fqn IF NOT EXISTS FOR (t:Table) REQUIRE t.fqn IS UNIQUE",
+    "CREATE CONSTRAINT ingest_meta_key IF NOT EXISTS FOR (m:IngestMeta) REQUIRE m.key IS UNIQUE",
+    "CREATE INDEX depends_on_file IF NOT EXISTS FOR ()-[d:DEPENDS_ON]-() ON (d.file)",
+    "CREATE INDEX table_name IF NOT EXISTS FOR (t:Table) ON (t.name)",
+)
+
+# A random id the graph keeps for itself: the ledger is only trusted for the graph it was written to.
+GRAPH_ID = (
+    "MERGE (m:IngestMeta {key: 'graph'}) ON CREATE SET m.graph_id = randomUUID(), m.created_at = datetime() "
+    "RETURN m.graph_id AS graph_id"
+)
+
+# Tables a file's current statements touch: candidates for clean-up once those statements go.
+TOUCHED_TABLES = (
+    "UNWIND $paths AS path "
+    "MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(:Statement)-[:READS|WRITES]->(t:Table) "
+    "RETURN collect(DISTINCT t.fqn) AS fqns"
+)
+DELETE_STATEMENTS = (
+    "UNWIND $paths AS path "
+    "MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(s:Statement) "
+    "DETACH DELETE s"
+)
+DELETE_DEPENDS_ON = "UNWIND $paths AS path MATCH ()-[d:DEPENDS_ON {file: path}]->() DELETE d"
+DELETE_FILES = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) DETACH DELETE f"
+
+MERGE_FILES = "UNWIND $rows AS r MERGE (f:SqlFile {path: r.path}) SET f += r"
+MERGE_TABLES = (
+    "UNWIND $rows AS r MERGE (t:Table {fqn: r.fqn}) "
+    "ON CREATE SET t.kind = 'table' "
+    "SET t.name = r.name, t.db = r.db, t.catalog = r.catalog"
+)
+MERGE_STATEMENTS = (
+    "UNWIND $rows AS r MATCH (f:SqlFile {path: r.path}) "
+    "MERGE (s:Statement {id: r.id}) "
+    "SET s.index = r.index, s.kind = r.kind, s.line = r.line, s.error = r.error, s.renamed_from = r.renamed_from "
+    "MERGE (f)-[:HAS_STATEMENT]->(s)"
+)
+MERGE_READS = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) MERGE (s)-[:READS]->(t)"
+)
+MERGE_WRITES = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) MERGE (s)-[:WRITES]->(t)"
+)
+MERGE_DEPENDS_ON = (
+    "UNWIND $rows AS r MATCH (a:Table {fqn: r.target}) MATCH (b:Table {fqn: r.source}) "
+    "MERGE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
+)
+
+# After a replace: drop tables no statement refers to any more, then derive `kind` from what defines them.
+DELETE_ORPHAN_TABLES = (
+    "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "
+    "WHERE NOT EXISTS { (:Statement)-[:READS|WRITES]->(t) } "
+    "DETACH DELETE t"
+)
+SET_TABLE_KINDS = (
+    "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "
+    "SET t.kind = CASE WHEN EXISTS { (:Statement {kind: 'CREATE_VIEW'})-[:WRITES]->(t) } THEN 'view' ELSE 'table' END"
+)
+
+COUNTS = (
+    "CALL () { MATCH (n) RETURN count(n) AS nodes } "
+    "CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships } "
+    "RETURN nodes, relationships"
+)

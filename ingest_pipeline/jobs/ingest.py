@@ -1,0 +1,287 @@
+"""The `ingest_sql_files` job: plan_batch -> parse_chunk (fanned out) -> write_graph -> report.
+
+No `from __future__ import annotations` here: Dagster reads the op signatures at import time.
+"""
+
+
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from dagster import (
+    AssetMaterialization,
+    Backoff,
+    Config,
+    DynamicOut,
+    DynamicOutput,
+    Failure,
+    In,
+    MetadataValue,
+    OpExecutionContext,
+    Out,
+    Output,
+    RetryPolicy,
+    job,
+    multi_or_in_process_executor,
+    op,
+)
+from pydantic import Field
+
+from ingest_pipeline.graph.rows import FileRows, file_rows
+from ingest_pipeline.parsing import DialectRules, parse_files
+from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
+from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
+from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
+from ingest_pipeline.state.ledger import IngestedFile
+
+GRAPH_ASSET = "sql_lineage_graph"
+CACHE_ASSET = "parse_cache"
+
+
+class IngestConfig(Config):
+    """What one run ingests. With neither paths nor a batch, the whole source folder is scanned."""
+
+    source_dir: str = Field(
+        default_factory=lambda: env_str("INGEST_SOURCE_DIR", "data/raw"),
+        description="Folder scanned recursively for SQL files (INGEST_SOURCE_DIR).",
+    )
+    paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
+    force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
+    dialect: str = Field(
+        default_factory=lambda: env_str("INGEST_DIALECT", ""),
+        description="Default SQL dialect (INGEST_DIALECT); '' is sqlglot's generic dialect.",
+    )
+    dialect_globs: dict[str, str] = Field(
+        default={}, description="Path glob -> dialect, first match wins; a `-- dialect:` first line beats both."
+    )
+    include: list[str] = Field(default_factory=lambda: env_list("INGEST_INCLUDE", "*.sql"))
+    ignore: list[str] = Field(default_factory=lambda: env_list("INGEST_IGNORE", ""))
+    workers: int = Field(default_factory=lambda: env_int("INGEST_WORKERS", 0), description="0 = CPU count.")
+    file_time_budget_seconds: float = Field(default_factory=lambda: env_float("INGEST_FILE_TIME_BUDGET_SECONDS", 5.0))
+
+
+@dataclass
+class ParseChunk:
+    source_dir: str
+    tasks: list[FileTask]
+    dialect_rules: DialectRules
+    time_budget_seconds: float
+
+
+@dataclass
+class ChunkResult:
+    rows: list[FileRows]
+    unreadable: dict[str, str]
+    parsed: int
+    from_cache: int
+    parse_seconds: list[float]
+    statements: int
+    parse_errors: int
+    step_seconds: float
+
+
+@dataclass
+class WriteSummary:
+    plan: BatchPlan
+    chunks: list[ChunkResult]
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    write_stats: dict[str, float] = field(default_factory=dict)
+    started_at: float = 0.0
+
+
+@op(
+    out={"plan": Out(BatchPlan), "chunks": DynamicOut(ParseChunk)},
+    description="Hash the candidate files, consult the ledger, and split the work into parse chunks.",
+)
+def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: LedgerResource, neo4j: Neo4jResource):
+    source_dir = Path(config.source_dir)
+    if not source_dir.is_dir():
+        raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
+    state = ledger.open()
+    try:
+        try:
+            if state.bind_graph(neo4j.graph_id()):
+                context.log.warning("the graph is not the one the ledger was written for: re-ingesting every file")
+        except GraphUnavailableError as error:
+            # Plan from the ledger as it stands; write_graph reports the outage (and fails) below.
+            context.log.warning(str(error))
+        plan = make_plan(
+            source_dir,
+            state.entries(),
+            only_paths=config.paths or None,
+            force=config.force,
+            include=config.include,
+            ignore=config.ignore,
+        )
+    finally:
+        state.close()
+    context.log.info(
+        f"{plan.files_seen} files seen: {len(plan.tasks)} to parse, {len(plan.unchanged)} unchanged, "
+        f"{len(plan.deleted)} deleted, {len(plan.unreadable)} unreadable"
+    )
+    yield Output(plan, "plan")
+    rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
+    workers = config.workers or _cpu_count()
+    chunks = split_into_chunks(plan.tasks, workers) or [[]]  # one empty chunk keeps the fan-in alive
+    for index, tasks in enumerate(chunks):
+        yield DynamicOutput(
+            ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds),
+            mapping_key=str(index),
+            output_name="chunks",
+        )
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@op(description="Parse one chunk of files (through the parse cache) into graph rows.")
+def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ChunkResult:
+    started = time.perf_counter()
+    cache = parse_cache.open()
+    try:
+        parsed = parse_files(Path(chunk.source_dir), chunk.tasks, chunk.dialect_rules, cache, chunk.time_budget_seconds)
+    finally:
+        if cache is not None:
+            cache.close()
+    ingested_at = datetime.now(timezone.utc).isoformat()
+    rows, unreadable = [], {}
+    for result in parsed:
+        if result.read_error is not None:
+            unreadable[result.task.path] = result.read_error
+            continue
+        rows.append(file_rows(result.task, result.lineage, ingested_at))
+    lineages = [p.lineage for p in parsed if p.lineage is not None]
+    return ChunkResult(
+        rows=rows,
+        unreadable=unreadable,
+        parsed=sum(1 for p in parsed if p.lineage is not None and not p.from_cache),
+        from_cache=sum(1 for p in parsed if p.from_cache),
+        parse_seconds=[p.seconds for p in parsed if p.lineage is not None and not p.from_cache],
+        statements=sum(len(l.statements) for l in lineages),
+        parse_errors=sum(l.error_count for l in lineages),
+        step_seconds=time.perf_counter() - started,
+    )
+
+
+@op(
+    ins={"plan": In(BatchPlan), "chunks": In(list[ChunkResult])},
+    pool="neo4j_writer",
+    retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
+    description="The single writer: replace each file's contribution in Neo4j, then mark it in the ledger.",
+)
+def write_graph(
+    context: OpExecutionContext, plan: BatchPlan, chunks: list[ChunkResult], neo4j: Neo4jResource, ledger: LedgerResource
+) -> WriteSummary:
+    started = time.perf_counter()
+    rows = [r for chunk in chunks for r in chunk.rows]
+    unreadable = {**plan.unreadable, **{p: e for chunk in chunks for p, e in chunk.unreadable.items()}}
+    state = ledger.open()
+    try:
+        try:
+            state.bind_graph(neo4j.graph_id())
+            outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id)
+        except GraphUnavailableError as error:
+            raise Failure(description=str(error), allow_retries=True) from None
+        by_path = {r.path: r for r in rows}
+        state.mark_ingested(
+            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], _mtime(plan, p))
+            for p in outcome.written
+        )
+        state.forget(outcome.deleted)
+        failed = {**unreadable, **outcome.dead_lettered}
+        if failed:
+            state.mark_failed(failed, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
+    finally:
+        state.close()
+    for path, reason in sorted(failed.items()):
+        context.log.warning(f"file not ingested: {path}: {reason}")
+    stats = outcome.stats.as_metadata()
+    context.log.info(f"graph write: {stats}")
+    return WriteSummary(
+        plan=plan,
+        chunks=chunks,
+        written=outcome.written,
+        deleted=outcome.deleted,
+        failed=failed,
+        write_stats=stats,
+        started_at=started,
+    )
+
+
+def _mtime(plan: BatchPlan, path: str) -> int:
+    return next((t.mtime_ns for t in plan.tasks if t.path == path), 0)
+
+
+@op(description="Record what the run did as asset materializations.")
+def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: ParseCacheResource) -> None:
+    chunks = summary.chunks
+    latencies = sorted(s for c in chunks for s in c.parse_seconds)
+    run_stats = context.instance.get_run_stats(context.run_id)
+    wall = max(time.time() - (run_stats.start_time or time.time()), 1e-9)
+    rows = [r for c in chunks for r in c.rows]
+    tables = {t["fqn"] for r in rows for t in r.tables}
+    relationships = sum(len(r.reads) + len(r.writes) + len(r.depends_on) + len(r.statements) for r in rows)
+    seen = summary.plan.files_seen
+    context.log_event(
+        AssetMaterialization(
+            asset_key=GRAPH_ASSET,
+            description="Lineage graph in Neo4j, updated from the SQL files of this run.",
+            metadata={
+                "files_seen": seen,
+                "files_ingested": len(summary.written),
+                "files_unchanged": len(summary.plan.unchanged),
+                "files_deleted": len(summary.deleted),
+                "files_failed": len(summary.failed),
+                "files_parsed": sum(c.parsed for c in chunks),
+                "statements": sum(c.statements for c in chunks),
+                "tables": len(tables),
+                "relationships_written": relationships,
+                "parse_errors": sum(c.parse_errors for c in chunks),
+                "wall_seconds": round(wall, 3),
+                "files_per_second": round(seen / wall, 2),
+                "chunks": len([c for c in chunks if c.rows or c.unreadable]),
+                "parse_latency_p50_ms": round(_percentile(latencies, 50) * 1000, 3),
+                "parse_latency_p95_ms": round(_percentile(latencies, 95) * 1000, 3),
+                "failed_files": MetadataValue.json(summary.failed),
+                **{f"neo4j_{k}": v for k, v in summary.write_stats.items()},
+            },
+        )
+    )
+    cache = parse_cache.open()
+    hits = sum(c.from_cache for c in chunks)
+    misses = sum(c.parsed for c in chunks)
+    cache_metadata: dict[str, float | int | bool] = {
+        "enabled": cache is not None,
+        "hits": hits,
+        "misses": misses,
+        "hit_rate": round(hits / (hits + misses), 4) if hits + misses else 0.0,
+    }
+    if cache is not None:
+        stats = cache.stats()
+        cache.close()
+        cache_metadata.update(entries=stats.entries, evictions=stats.evictions, size_bytes=stats.size_bytes)
+    context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+@job(
+    executor_def=multi_or_in_process_executor,
+    description="Ingest the SQL files of a folder into the Neo4j lineage graph.",
+    tags={"ingest_pipeline/kind": "ingest"},
+)
+def ingest_sql_files() -> None:
+    plan, chunks = plan_batch()
+    report(write_graph(plan, chunks.map(parse_chunk).collect()))

@@ -1,0 +1,196 @@
+"""Start, stop and inspect the bundled Neo4j (neo4j-local/) from Python.
+
+The server runs as a background Java process owning one data directory; its pid and Bolt port are
+kept in files inside that directory so that a second `start` reuses a running instance instead of
+fighting it for the store lock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = Path("data/neo4j")
+READY_PREFIX = "NEO4J_LOCAL_READY port="
+MAIN_CLASS = "ingest.neo4jlocal.LocalNeo4j"
+
+# Neo4j 5 reaches into JDK internals; Java 17 refuses that without these flags.
+ADD_OPENS = [
+    f"--add-opens=java.base/{package}=ALL-UNNAMED"
+    for package in (
+        "java.lang",
+        "java.lang.reflect",
+        "java.io",
+        "java.net",
+        "java.nio",
+        "java.util",
+        "java.util.concurrent",
+        "sun.nio.ch",
+        "jdk.internal.misc",
+        "jdk.internal.ref",
+    )
+]
+
+
+class Neo4jLocalError(RuntimeError):
+    """The bundled Neo4j could not be started or found."""
+
+
+@dataclass(frozen=True)
+class LocalInstance:
+    pid: int
+    port: int
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.port}"
+
+
+def neo4j_local_home() -> Path:
+    return Path(os.environ.get("NEO4J_LOCAL_HOME", PROJECT_ROOT / "neo4j-local"))
+
+
+def java_command(data_dir: Path, port: int) -> list[str]:
+    home = neo4j_local_home()
+    classes, lib = home / "target" / "classes", home / "target" / "lib"
+    if not (classes / "ingest" / "neo4jlocal" / "LocalNeo4j.class").exists() or not lib.is_dir():
+        raise Neo4jLocalError(
+            f"the bundled Neo4j is not built in {home}: run `make install` "
+            "(or `mvn -q dependency:copy-dependencies compile` there)"
+        )
+    heap = os.environ.get("NEO4J_LOCAL_HEAP", "768m")
+    page_cache_mb = os.environ.get("NEO4J_LOCAL_PAGECACHE_MB", "64")
+    return [
+        os.environ.get("JAVA", "java"),
+        f"-Xmx{heap}",
+        "-XX:+UseSerialGC",
+        f"-Dneo4j.pagecache.mb={page_cache_mb}",
+        *ADD_OPENS,
+        "-cp",
+        f"{classes}{os.pathsep}{lib}/*",
+        MAIN_CLASS,
+        str(data_dir),
+        str(port),
+    ]
+
+
+def _pid_file(data_dir: Path) -> Path:
+    return data_dir / "neo4j-local.pid"
+
+
+def _port_file(data_dir: Path) -> Path:
+    return data_dir / "neo4j-local.port"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def bolt_answers(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def status(data_dir: Path = DEFAULT_DATA_DIR) -> LocalInstance | None:
+    """The instance running on data_dir, or None."""
+    try:
+        pid = int(_pid_file(data_dir).read_text().strip())
+        port = int(_port_file(data_dir).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return LocalInstance(pid, port) if _alive(pid) else None
+
+
+def start(data_dir: Path = DEFAULT_DATA_DIR, bolt_port: int = 7687, timeout: float = 180.0) -> LocalInstance:
+    """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers."""
+    data_dir = data_dir.resolve()
+    running = status(data_dir)
+    if running is not None:
+        return running
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "neo4j-local.out"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            java_command(data_dir, bolt_port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _pid_file(data_dir).write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        port = _ready_port(log_path)
+        if port is not None and bolt_answers(port):
+            _port_file(data_dir).write_text(str(port))
+            return LocalInstance(process.pid, port)
+        if process.poll() is not None:
+            raise Neo4jLocalError(f"Neo4j exited with code {process.returncode}; see {log_path}:\n{_tail(log_path)}")
+        time.sleep(0.2)
+    process.terminate()
+    raise Neo4jLocalError(f"Neo4j did not open Bolt within {timeout:.0f}s; see {log_path}")
+
+
+def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
+    """Stop the instance on data_dir (SIGTERM, then SIGKILL after timeout). False if none ran."""
+    data_dir = data_dir.resolve()
+    running = status(data_dir)
+    if running is None:
+        _pid_file(data_dir).unlink(missing_ok=True)
+        _port_file(data_dir).unlink(missing_ok=True)
+        return False
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(running.pid) and time.monotonic() < deadline:
+        _reap(running.pid)
+        time.sleep(0.2)
+    if _alive(running.pid):
+        os.kill(running.pid, signal.SIGKILL)
+    _reap(running.pid)
+    _pid_file(data_dir).unlink(missing_ok=True)
+    _port_file(data_dir).unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _ready_port(log_path: Path) -> int | None:
+    try:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if line.startswith(READY_PREFIX):
+                return int(line[len(READY_PREFIX) :].strip())
+    except OSError:
+        return None
+    return None
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

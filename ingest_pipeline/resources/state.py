@@ -1,0 +1,49 @@
+"""Dagster resources over the SQLite state: the parse cache and the ingestion ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
+
+from ingest_pipeline.state.ledger import Ledger
+from ingest_pipeline.state.parse_cache import ParseCache
+
+
+class ParseCacheResource(ConfigurableResource):
+    """Content-addressed parse cache (PARSE_CACHE_PATH); ENABLE_PARSE_CACHE=false turns it off."""
+
+    path: str = "data/parse_cache.db"
+    enabled: bool = True
+    max_entries: int = 10_000
+    ttl_days: float = 30.0
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # The health check runs when the resource starts: a bad file is moved aside with one warning.
+        if self.enabled:
+            cache = self.open()
+            if cache is not None:
+                cache.close()
+
+    def open(self) -> ParseCache | None:
+        if not self.enabled:
+            return None
+        cache = ParseCache(Path(self.path), max_entries=self.max_entries, ttl_days=self.ttl_days)
+        if cache.recovered:
+            get_dagster_logger().warning(f"parse cache: {cache.recovered}")
+        return cache
+
+
+class LedgerResource(ConfigurableResource):
+    """Per-file ingestion state (INGEST_LEDGER_PATH): what the graph is known to hold."""
+
+    path: str = "data/ingest_ledger.db"
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self.open().close()
+
+    def open(self) -> Ledger:
+        ledger = Ledger(Path(self.path))
+        if ledger.recovered:
+            get_dagster_logger().warning(f"ingestion ledger: {ledger.recovered}; every file will be re-ingested")
+        return ledger

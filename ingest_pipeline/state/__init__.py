@@ -1,0 +1,1 @@
+"""SQLite state shared by run steps and the sensor: the parse cache and the ingestion ledger."""

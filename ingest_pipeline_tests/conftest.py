@@ -1,0 +1,55 @@
+"""Shared fixtures: one real bundled Neo4j per test session, a clean graph and fresh state per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest_pipeline import neo4j_local
+from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[neo4j_local.LocalInstance]:
+    """The bundled Neo4j on a free port in a temporary data directory, for the whole session."""
+    data_dir = tmp_path_factory.mktemp("neo4j")
+    instance = neo4j_local.start(data_dir, bolt_port=0)
+    yield instance
+    neo4j_local.stop(data_dir)
+
+
+@pytest.fixture
+def neo4j(neo4j_server: neo4j_local.LocalInstance, tmp_path: Path) -> Iterator[Neo4jResource]:
+    """A resource on an empty graph, with short backoff so fault tests stay quick."""
+    resource = Neo4jResource(
+        uri=neo4j_server.uri,
+        max_retries=2,
+        backoff_seconds=0.05,
+        dead_letter_path=str(tmp_path / "failed_ingestion.jsonl"),
+    )
+    resource.query("MATCH (n) DETACH DELETE n")
+    yield resource
+    resource.close()
+
+
+@pytest.fixture
+def resources(neo4j: Neo4jResource, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "neo4j": neo4j,
+        "parse_cache": ParseCacheResource(path=str(tmp_path / "state" / "parse_cache.db")),
+        "ledger": LedgerResource(path=str(tmp_path / "state" / "ingest_ledger.db")),
+    }
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """A copy of the fixture warehouse that a test may change."""
+    target = tmp_path / "warehouse"
+    shutil.copytree(FIXTURES / "warehouse", target)
+    return target
