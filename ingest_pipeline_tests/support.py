@@ -8,6 +8,31 @@ from typing import Any
 from ingest_pipeline.jobs.ingest import ingest_sql_files
 from ingest_pipeline.resources import Neo4jResource
 
+# The exact relationships an ingest of fixtures/warehouse produces.
+WAREHOUSE_EDGES = {
+    ("raw/orders.sql", "HAS_STATEMENT", "raw/orders.sql#0"),
+    ("raw/orders.sql", "HAS_STATEMENT", "raw/orders.sql#1"),
+    ("raw/orders.sql#0", "WRITES", "raw.orders"),
+    ("raw/orders.sql#1", "WRITES", "raw.customers"),
+    ("staging.sql", "HAS_STATEMENT", "staging.sql#0"),
+    ("staging.sql", "HAS_STATEMENT", "staging.sql#1"),
+    ("staging.sql#0", "READS", "raw.orders"),
+    ("staging.sql#0", "READS", "raw.customers"),
+    ("staging.sql#0", "WRITES", "staging.orders"),
+    ("staging.sql#1", "READS", "raw.customers"),
+    ("staging.sql#1", "WRITES", "staging.customers"),
+    ("marts/revenue.sql", "HAS_STATEMENT", "marts/revenue.sql#0"),
+    ("marts/revenue.sql", "HAS_STATEMENT", "marts/revenue.sql#1"),
+    ("marts/revenue.sql#0", "READS", "staging.orders"),
+    ("marts/revenue.sql#0", "READS", "staging.customers"),
+    ("marts/revenue.sql#0", "WRITES", "marts.revenue"),
+    ("staging.orders", "DEPENDS_ON", "raw.orders"),
+    ("staging.orders", "DEPENDS_ON", "raw.customers"),
+    ("staging.customers", "DEPENDS_ON", "raw.customers"),
+    ("marts.revenue", "DEPENDS_ON", "staging.orders"),
+    ("marts.revenue", "DEPENDS_ON", "staging.customers"),
+}
+
 
 def run_ingest(resources: dict[str, Any], source_dir: Path, **config: Any):
     """Run ingest_sql_files in process; returns the result (raise_on_error off so tests can inspect failures)."""

@@ -7,31 +7,8 @@ from pathlib import Path
 
 from ingest_pipeline.resources import Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
-from ingest_pipeline_tests.support import graph_edges, graph_metadata, run_ingest
+from ingest_pipeline_tests.support import WAREHOUSE_EDGES as EXPECTED_EDGES, graph_edges, graph_metadata, run_ingest
 
-EXPECTED_EDGES = {
-    ("raw/orders.sql", "HAS_STATEMENT", "raw/orders.sql#0"),
-    ("raw/orders.sql", "HAS_STATEMENT", "raw/orders.sql#1"),
-    ("raw/orders.sql#0", "WRITES", "raw.orders"),
-    ("raw/orders.sql#1", "WRITES", "raw.customers"),
-    ("staging.sql", "HAS_STATEMENT", "staging.sql#0"),
-    ("staging.sql", "HAS_STATEMENT", "staging.sql#1"),
-    ("staging.sql#0", "READS", "raw.orders"),
-    ("staging.sql#0", "READS", "raw.customers"),
-    ("staging.sql#0", "WRITES", "staging.orders"),
-    ("staging.sql#1", "READS", "raw.customers"),
-    ("staging.sql#1", "WRITES", "staging.customers"),
-    ("marts/revenue.sql", "HAS_STATEMENT", "marts/revenue.sql#0"),
-    ("marts/revenue.sql", "HAS_STATEMENT", "marts/revenue.sql#1"),
-    ("marts/revenue.sql#0", "READS", "staging.orders"),
-    ("marts/revenue.sql#0", "READS", "staging.customers"),
-    ("marts/revenue.sql#0", "WRITES", "marts.revenue"),
-    ("staging.orders", "DEPENDS_ON", "raw.orders"),
-    ("staging.orders", "DEPENDS_ON", "raw.customers"),
-    ("staging.customers", "DEPENDS_ON", "raw.customers"),
-    ("marts.revenue", "DEPENDS_ON", "staging.orders"),
-    ("marts.revenue", "DEPENDS_ON", "staging.customers"),
-}
 
 
 def test_ingest_writes_exact_graph(resources, warehouse):

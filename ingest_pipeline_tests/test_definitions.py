@@ -1,0 +1,51 @@
+"""The code location loads, and the job runs through the real `dagster job execute` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest_pipeline.definitions import defs
+from ingest_pipeline_tests.support import WAREHOUSE_EDGES, graph_edges
+
+BIN = Path(sys.executable).parent
+
+
+def test_definitions_load_with_the_documented_names():
+    job = defs.resolve_job_def("ingest_sql_files")
+    assert {node.name for node in job.graph.nodes} == {"plan_batch", "parse_chunk", "write_graph", "report"}
+    assert set(defs.resources) >= {"neo4j", "parse_cache", "ledger"}
+
+
+def test_password_comes_from_the_environment_and_is_not_shown(monkeypatch):
+    monkeypatch.setenv("NEO4J_PASSWORD", "s3cret-value")
+    from ingest_pipeline.definitions import neo4j_resource
+
+    resource = neo4j_resource()
+    assert "s3cret-value" not in repr(resource.password)
+
+
+def test_dagster_job_execute_cli(neo4j, warehouse, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEO4J_URI": neo4j.uri,
+        "INGEST_SOURCE_DIR": str(warehouse),
+        "PARSE_CACHE_PATH": str(tmp_path / "cache.db"),
+        "INGEST_LEDGER_PATH": str(tmp_path / "ledger.db"),
+    }
+    completed = subprocess.run(
+        [str(BIN / "dagster"), "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "RUN_SUCCESS" in completed.stderr + completed.stdout
+    assert graph_edges(neo4j) == WAREHOUSE_EDGES
