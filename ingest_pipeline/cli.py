@@ -48,6 +48,7 @@ def _cache(args: argparse.Namespace) -> int:
             "path": str(args.path),
             "entries": stats.entries,
             "size_bytes": stats.size_bytes,
+            "value_bytes": stats.value_bytes,
             "hits": stats.hits,
             "misses": stats.misses,
             "hit_rate": round(stats.hit_rate, 4),

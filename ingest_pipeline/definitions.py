@@ -7,6 +7,7 @@ import os
 from dagster import Definitions, EnvVar
 
 from ingest_pipeline.jobs.ingest import ingest_sql_files
+from ingest_pipeline.jobs.maintenance import cache_maintenance, cache_maintenance_schedule
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.settings import env_bool, env_float, env_int, env_str
 
@@ -40,7 +41,8 @@ def ledger_resource() -> LedgerResource:
 
 
 defs = Definitions(
-    jobs=[ingest_sql_files],
+    jobs=[ingest_sql_files, cache_maintenance],
+    schedules=[cache_maintenance_schedule],
     resources={
         "neo4j": neo4j_resource(),
         "parse_cache": parse_cache_resource(),

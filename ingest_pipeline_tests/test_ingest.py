@@ -42,7 +42,7 @@ def test_rerun_is_idempotent_and_skips_unchanged(resources, warehouse):
     assert graph_edges(resources["neo4j"]) == EXPECTED_EDGES
     unchanged = graph_metadata(second)
     assert unchanged["files_unchanged"] == 3 and unchanged["files_parsed"] == 0
-    assert unchanged["neo4j_batches"] == 0 and unchanged["relationships_written"] == 0
+    assert unchanged["neo4j_batches"] == 0 and unchanged["graph_rows_written"] == 0
     assert graph_metadata(forced)["files_ingested"] == 3
 
 

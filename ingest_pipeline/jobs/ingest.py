@@ -224,7 +224,8 @@ def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: Pars
     latencies = sorted(s for c in chunks for s in c.parse_seconds)
     run_stats = context.instance.get_run_stats(context.run_id)
     wall = max(time.time() - (run_stats.start_time or time.time()), 1e-9)
-    rows = [r for c in chunks for r in c.rows]
+    written = set(summary.written)
+    rows = [r for c in chunks for r in c.rows if r.path in written]
     tables = {t["fqn"] for r in rows for t in r.tables}
     relationships = sum(len(r.reads) + len(r.writes) + len(r.depends_on) + len(r.statements) for r in rows)
     seen = summary.plan.files_seen
@@ -242,6 +243,7 @@ def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: Pars
                 "statements": sum(c.statements for c in chunks),
                 "tables": len(tables),
                 "relationships_written": relationships,
+                "graph_rows_written": sum(r.row_count for r in rows),
                 "parse_errors": sum(c.parse_errors for c in chunks),
                 "wall_seconds": round(wall, 3),
                 "files_per_second": round(seen / wall, 2),

@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def decode(blob: bytes) -> FileLineage:
 class CacheStats:
     entries: int
     size_bytes: int
+    value_bytes: int
     hits: int
     misses: int
     evictions: int
@@ -63,8 +65,15 @@ class CacheStats:
 class ParseCache:
     """One process's handle on the cache file. Not thread-safe; open one per process."""
 
-    def __init__(self, path: Path, max_entries: int = 10_000, ttl_days: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        max_entries: int = 10_000,
+        ttl_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = path
+        self.clock = clock
         self.max_entries = max_entries
         self.ttl_days = ttl_days
         opened = open_database(path, SCHEMA, SCHEMA_VERSION, "PARSE_CACHE_PATH")
@@ -98,7 +107,7 @@ class ParseCache:
     def put_many(self, models: dict[str, FileLineage]) -> None:
         if not models:
             return
-        now = time.time()
+        now = self.clock()
         rows = [(key, encode(model), now, now) for key, model in models.items()]
         with transaction(self._db):
             self._db.executemany(
@@ -112,7 +121,7 @@ class ParseCache:
         """Write recency of hits and this handle's hit/miss/eviction counts, in one transaction."""
         if not (self._touched or self.hits or self.misses or self.evictions):
             return
-        now = time.time()
+        now = self.clock()
         touched = sorted(self._touched)
         with transaction(self._db):
             for start in range(0, len(touched), _SQLITE_MAX_VARIABLES):
@@ -139,9 +148,9 @@ class ParseCache:
         )
         return excess
 
-    def expire(self, now: float | None = None) -> int:
+    def expire(self) -> int:
         """Drop entries unused for longer than the TTL; returns how many."""
-        cutoff = (now if now is not None else time.time()) - self.ttl_days * 86_400
+        cutoff = self.clock() - self.ttl_days * 86_400
         with transaction(self._db):
             removed = self._db.execute("DELETE FROM entries WHERE last_used < ?", (cutoff,)).rowcount
         return removed
@@ -159,14 +168,15 @@ class ParseCache:
 
     def stats(self) -> CacheStats:
         self.flush()
-        entries, oldest, newest = self._db.execute(
-            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM entries"
+        entries, value_bytes, oldest, newest = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0), MIN(created_at), MAX(created_at) FROM entries"
         ).fetchone()
         counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
         size = sum(Path(f"{self.path}{suffix}").stat().st_size for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
         return CacheStats(
             entries=entries,
             size_bytes=size,
+            value_bytes=value_bytes,
             hits=counters.get("hits", 0),
             misses=counters.get("misses", 0),
             evictions=counters.get("evictions", 0),

@@ -1,0 +1,54 @@
+"""`cache_maintenance`: TTL clean-up, VACUUM and statistics of the parse cache, on a daily schedule.
+
+No `from __future__ import annotations` here: Dagster reads the op signatures at import time.
+"""
+
+from dagster import AssetMaterialization, OpExecutionContext, ScheduleDefinition, job, op
+
+from ingest_pipeline.jobs.ingest import CACHE_ASSET
+from ingest_pipeline.resources import ParseCacheResource
+from ingest_pipeline.settings import env_str
+
+
+@op(description="Drop entries unused for PARSE_CACHE_TTL_DAYS, reclaim the space, and report the cache's state.")
+def clean_parse_cache(context: OpExecutionContext, parse_cache: ParseCacheResource) -> None:
+    cache = parse_cache.open()
+    if cache is None:
+        context.log.info("parse cache disabled (ENABLE_PARSE_CACHE=false): nothing to maintain")
+        return
+    try:
+        expired = cache.expire()
+        cache.vacuum()
+        stats = cache.stats()
+    finally:
+        cache.close()
+    context.log.info(f"parse cache: {expired} expired entries removed, {stats.entries} left, {stats.size_bytes} bytes")
+    context.log_event(
+        AssetMaterialization(
+            asset_key=CACHE_ASSET,
+            description="Parse cache after TTL clean-up and VACUUM.",
+            metadata={
+                "expired": expired,
+                "entries": stats.entries,
+                "size_bytes": stats.size_bytes,
+                "value_bytes": stats.value_bytes,
+                "hits": stats.hits,
+                "misses": stats.misses,
+                "hit_rate": round(stats.hit_rate, 4),
+                "evictions": stats.evictions,
+            },
+        )
+    )
+
+
+@job(description="Parse cache upkeep: TTL clean-up, VACUUM, statistics.")
+def cache_maintenance() -> None:
+    clean_parse_cache()
+
+
+cache_maintenance_schedule = ScheduleDefinition(
+    name="cache_maintenance_daily",
+    job=cache_maintenance,
+    cron_schedule=env_str("CACHE_MAINTENANCE_CRON", "30 3 * * *"),
+    description="Daily parse cache upkeep (CACHE_MAINTENANCE_CRON, default 03:30).",
+)
