@@ -55,3 +55,27 @@ def graph_edges(neo4j: Neo4jResource) -> set[tuple[str, str, str]]:
         "RETURN coalesce(a.path, a.id, a.fqn) AS a, type(r) AS r, coalesce(b.path, b.id, b.fqn) AS b"
     )
     return {(row["a"], row["r"], row["b"]) for row in rows}
+
+
+def ingest_job_with_resources():
+    """ingest_sql_files as the code location defines it, resources bound; reconstructable in step processes."""
+    from ingest_pipeline.definitions import defs
+
+    return defs.resolve_job_def("ingest_sql_files")
+
+
+def write_chain_corpus(folder: Path, files: int) -> Path:
+    """A connected corpus: file i writes t<i> from t<i-1> and a shared dimension, two statements each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (folder / f"f{i:04d}.sql").write_text(
+            f"CREATE TABLE stage.t{i} AS SELECT a.id, d.name FROM stage.t{i - 1} AS a JOIN dim.d{i % 7} AS d ON a.id = d.id;\n"
+            f"INSERT INTO mart.m{i % 11} SELECT id, COUNT(*) FROM stage.t{i} GROUP BY id;\n"
+        )
+    return folder
+
+
+def graph_snapshot(neo4j: Neo4jResource) -> tuple[set[tuple[str, str, str]], dict[str, int]]:
+    """Edges plus node counts by label: two graphs with equal snapshots hold the same lineage."""
+    counts = {r["label"]: r["n"] for r in neo4j.query("MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n")}
+    return graph_edges(neo4j), counts

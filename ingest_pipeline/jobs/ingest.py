@@ -4,7 +4,7 @@ No `from __future__ import annotations` here: Dagster reads the op signatures at
 """
 
 
-import os
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -25,11 +25,11 @@ from dagster import (
     Output,
     RetryPolicy,
     job,
-    multi_or_in_process_executor,
     op,
 )
 from pydantic import Field
 
+from ingest_pipeline.jobs.executor import ingest_executor, worker_count
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.parsing import DialectRules, parse_files
 from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
@@ -59,7 +59,13 @@ class IngestConfig(Config):
     )
     include: list[str] = Field(default_factory=lambda: env_list("INGEST_INCLUDE", "*.sql"))
     ignore: list[str] = Field(default_factory=lambda: env_list("INGEST_IGNORE", ""))
-    workers: int = Field(default_factory=lambda: env_int("INGEST_WORKERS", 0), description="0 = CPU count.")
+    workers: int = Field(
+        default_factory=lambda: env_int("INGEST_WORKERS", 0), description="Parse chunks to aim for; 0 = CPU count."
+    )
+    chunk_max_files: int = Field(
+        default_factory=lambda: env_int("INGEST_CHUNK_MAX_FILES", 1000),
+        description="Upper bound of files per parse chunk; a run stops between chunks when terminated.",
+    )
     file_time_budget_seconds: float = Field(default_factory=lambda: env_float("INGEST_FILE_TIME_BUDGET_SECONDS", 5.0))
 
 
@@ -81,6 +87,8 @@ class ChunkResult:
     statements: int
     parse_errors: int
     step_seconds: float
+    # Wall-clock time the op body began: minus the end of plan_batch, it is the step start-up cost.
+    body_started_at: float
 
 
 @dataclass
@@ -126,8 +134,9 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
     )
     yield Output(plan, "plan")
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
-    workers = config.workers or _cpu_count()
-    chunks = split_into_chunks(plan.tasks, workers) or [[]]  # one empty chunk keeps the fan-in alive
+    workers = config.workers or worker_count()
+    chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
+    chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
             ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds),
@@ -136,12 +145,9 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
         )
 
 
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 @op(description="Parse one chunk of files (through the parse cache) into graph rows.")
 def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ChunkResult:
+    body_started_at = time.time()
     started = time.perf_counter()
     cache = parse_cache.open()
     try:
@@ -166,6 +172,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
         statements=sum(len(l.statements) for l in lineages),
         parse_errors=sum(l.error_count for l in lineages),
         step_seconds=time.perf_counter() - started,
+        body_started_at=body_started_at,
     )
 
 
@@ -181,19 +188,23 @@ def write_graph(
     started = time.perf_counter()
     rows = [r for chunk in chunks for r in chunk.rows]
     unreadable = {**plan.unreadable, **{p: e for chunk in chunks for p, e in chunk.unreadable.items()}}
+    by_path = {r.path: r for r in rows}
+    mtimes = {t.path: t.mtime_ns for t in plan.tasks}
+
+    def record(written: list[str], deleted: list[str]) -> None:
+        """Mark files right after their transaction commits: an interruption later loses nothing."""
+        state.mark_ingested(
+            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], mtimes.get(p, 0)) for p in written
+        )
+        state.forget(deleted)
+
     state = ledger.open()
     try:
         try:
             state.bind_graph(neo4j.graph_id())
-            outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id)
+            outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id, on_commit=record)
         except GraphUnavailableError as error:
             raise Failure(description=str(error), allow_retries=True) from None
-        by_path = {r.path: r for r in rows}
-        state.mark_ingested(
-            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], _mtime(plan, p))
-            for p in outcome.written
-        )
-        state.forget(outcome.deleted)
         failed = {**unreadable, **outcome.dead_lettered}
         if failed:
             state.mark_failed(failed, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
@@ -212,10 +223,6 @@ def write_graph(
         write_stats=stats,
         started_at=started,
     )
-
-
-def _mtime(plan: BatchPlan, path: str) -> int:
-    return next((t.mtime_ns for t in plan.tasks if t.path == path), 0)
 
 
 @op(description="Record what the run did as asset materializations.")
@@ -247,7 +254,7 @@ def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: Pars
                 "parse_errors": sum(c.parse_errors for c in chunks),
                 "wall_seconds": round(wall, 3),
                 "files_per_second": round(seen / wall, 2),
-                "chunks": len([c for c in chunks if c.rows or c.unreadable]),
+                **_parallelism(context, chunks),
                 "parse_latency_p50_ms": round(_percentile(latencies, 50) * 1000, 3),
                 "parse_latency_p95_ms": round(_percentile(latencies, 95) * 1000, 3),
                 "failed_files": MetadataValue.json(summary.failed),
@@ -271,6 +278,26 @@ def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: Pars
     context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
 
 
+def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
+    """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
+    execution = (context.run_config.get("execution") or {}).get("config") or {}
+    mode = "in_process" if "in_process" in execution else "multiprocess"
+    workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
+    plan_end = next(
+        (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
+    )
+    startups = sorted(c.body_started_at - plan_end for c in chunks if plan_end is not None)
+    busy = [c for c in chunks if c.rows or c.unreadable]
+    return {
+        "executor": mode,
+        "workers": workers,
+        "chunks": len(busy),
+        "files_per_chunk": round(sum(len(c.rows) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
+        "step_startup_seconds_p50": round(_percentile(startups, 50), 3),
+        "step_startup_seconds_max": round(startups[-1], 3) if startups else 0.0,
+    }
+
+
 def _percentile(values: list[float], pct: float) -> float:
     if not values:
         return 0.0
@@ -280,7 +307,7 @@ def _percentile(values: list[float], pct: float) -> float:
 
 
 @job(
-    executor_def=multi_or_in_process_executor,
+    executor_def=ingest_executor,
     description="Ingest the SQL files of a folder into the Neo4j lineage graph.",
     tags={"ingest_pipeline/kind": "ingest"},
 )

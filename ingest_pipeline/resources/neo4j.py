@@ -61,6 +61,11 @@ class WriteOutcome:
     deleted: list[str] = field(default_factory=list)
     dead_lettered: dict[str, str] = field(default_factory=dict)
     stats: WriteStats = field(default_factory=WriteStats)
+    on_commit: Callable[[list[str], list[str]], None] | None = None
+
+    def committed(self, written: list[str], deleted: list[str]) -> None:
+        if self.on_commit is not None:
+            self.on_commit(written, deleted)
 
 
 class Neo4jResource(ConfigurableResource):
@@ -168,9 +173,19 @@ class Neo4jResource(ConfigurableResource):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def write(self, files: Sequence[FileRows], deleted: Sequence[str], run_id: str = "") -> WriteOutcome:
-        """Replace the given files' contributions and remove the deleted files', committing per group."""
-        outcome = WriteOutcome()
+    def write(
+        self,
+        files: Sequence[FileRows],
+        deleted: Sequence[str],
+        run_id: str = "",
+        on_commit: Callable[[list[str], list[str]], None] | None = None,
+    ) -> WriteOutcome:
+        """Replace the given files' contributions and remove the deleted files', committing per group.
+
+        on_commit(written_paths, deleted_paths) runs after each committed transaction, so the caller
+        can record progress that survives an interruption between groups.
+        """
+        outcome = WriteOutcome(on_commit=on_commit)
         started = time.perf_counter()
         self.ensure_schema()
         ordered = sorted(files, key=lambda f: f.path)
@@ -178,6 +193,7 @@ class Neo4jResource(ConfigurableResource):
             self._retrying(lambda: self._commit(tuple(sorted(deleted)), [], outcome.stats), outcome.stats)
             outcome.deleted = sorted(deleted)
             outcome.stats.files_deleted = len(deleted)
+            outcome.committed([], outcome.deleted)
         size = max(1, self.files_per_transaction)
         for start in range(0, len(ordered), size):
             self._write_group(ordered[start : start + size], outcome, run_id)
@@ -205,6 +221,7 @@ class Neo4jResource(ConfigurableResource):
             return
         outcome.written.extend(f.path for f in group)
         outcome.stats.files_written += len(group)
+        outcome.committed([f.path for f in group], [])
 
     def _commit(self, deleted: tuple[str, ...], group: list[FileRows], stats: WriteStats) -> None:
         """One transaction: drop old contributions of these paths, write the new rows, tidy tables."""

@@ -1,0 +1,63 @@
+"""The ingest job's executor: Dagster's multi-or-in-process executor with defaults tuned for parsing.
+
+Multiprocess by default, `max_concurrent` = INGEST_WORKERS (CPU count when unset), and the
+`forkserver` start method with the project's modules preloaded, so each parse step forks from a
+process that has already imported Dagster, sqlglot and the pipeline instead of importing them
+again. Small batches choose `in_process` per run (the sensor does this below
+INGEST_INPROCESS_MAX_FILES), where step start-up would cost more than the parsing.
+"""
+
+import os
+from typing import Any
+
+from dagster import Field, Selector, executor
+from dagster._core.definitions.executor_definition import (  # the pinned Dagster's own building blocks
+    IN_PROC_CONFIG,
+    MULTI_PROC_CONFIG,
+    _core_in_process_executor_creation,
+    _core_multiprocess_executor_creation,
+    multiple_process_executor_requirements,
+)
+
+from ingest_pipeline.settings import env_int
+
+PRELOAD_MODULES = ["ingest_pipeline.definitions"]
+
+
+def worker_count() -> int:
+    configured = env_int("INGEST_WORKERS", 0)
+    if configured > 0:
+        return configured
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def multiprocess_config(workers: int | None = None) -> dict[str, Any]:
+    return {
+        "multiprocess": {
+            "max_concurrent": workers or worker_count(),
+            "start_method": {"forkserver": {"preload_modules": PRELOAD_MODULES}},
+        }
+    }
+
+
+IN_PROCESS_CONFIG: dict[str, Any] = {"in_process": {}}
+
+
+def _requirements(executor_config: dict[str, Any]):
+    return multiple_process_executor_requirements() if "multiprocess" in executor_config else []
+
+
+@executor(
+    name="ingest_executor",
+    config_schema=Field(
+        Selector({"multiprocess": MULTI_PROC_CONFIG, "in_process": IN_PROC_CONFIG}),
+        default_value=multiprocess_config(),
+    ),
+    requirements=_requirements,
+)
+def ingest_executor(init_context):
+    """Multiprocess (forkserver, INGEST_WORKERS) unless the run config picks `in_process`."""
+    config = init_context.executor_config
+    if "multiprocess" in config:
+        return _core_multiprocess_executor_creation(config["multiprocess"])
+    return _core_in_process_executor_creation(config["in_process"])
