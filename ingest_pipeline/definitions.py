@@ -8,6 +8,7 @@ from dagster import Definitions, EnvVar
 
 from ingest_pipeline.jobs.ingest import ingest_sql_files
 from ingest_pipeline.jobs.maintenance import cache_maintenance, cache_maintenance_schedule
+from ingest_pipeline.sensors import full_reconcile_schedule, sql_files_sensor
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.settings import env_bool, env_float, env_int, env_str
 
@@ -43,7 +44,8 @@ def ledger_resource() -> LedgerResource:
 
 defs = Definitions(
     jobs=[ingest_sql_files, cache_maintenance],
-    schedules=[cache_maintenance_schedule],
+    schedules=[cache_maintenance_schedule, full_reconcile_schedule],
+    sensors=[sql_files_sensor],
     resources={
         "neo4j": neo4j_resource(),
         "parse_cache": parse_cache_resource(),

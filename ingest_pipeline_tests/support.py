@@ -34,10 +34,12 @@ WAREHOUSE_EDGES = {
 }
 
 
-def run_ingest(resources: dict[str, Any], source_dir: Path, **config: Any):
+def run_ingest(resources: dict[str, Any], source_dir: Path, instance=None, tags=None, **config: Any):
     """Run ingest_sql_files in process; returns the result (raise_on_error off so tests can inspect failures)."""
     run_config = {"ops": {"plan_batch": {"config": {"source_dir": str(source_dir), **config}}}}
-    return ingest_sql_files.execute_in_process(run_config=run_config, resources=resources, raise_on_error=False)
+    return ingest_sql_files.execute_in_process(
+        run_config=run_config, resources=resources, raise_on_error=False, instance=instance, tags=tags
+    )
 
 
 def graph_metadata(result) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from ingest_pipeline.parsing import DialectRules, parse_files
 from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
-from ingest_pipeline.state.ledger import IngestedFile
+from ingest_pipeline.state.ledger import IngestedFile, Ledger
 
 GRAPH_ASSET = "sql_lineage_graph"
 CACHE_ASSET = "parse_cache"
@@ -49,6 +49,8 @@ class IngestConfig(Config):
         description="Folder scanned recursively for SQL files (INGEST_SOURCE_DIR).",
     )
     paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
+    batch_id: str = Field(default="", description="A batch recorded by sql_files_sensor (its files live in the ledger).")
+    full_scan: bool = Field(default=False, description="Scan the whole folder now, whatever batch_id or paths say.")
     force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
     dialect: str = Field(
         default_factory=lambda: env_str("INGEST_DIALECT", ""),
@@ -121,7 +123,7 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
         plan = make_plan(
             source_dir,
             state.entries(),
-            only_paths=config.paths or None,
+            only_paths=_selected_paths(config, state),
             force=config.force,
             include=config.include,
             ignore=config.ignore,
@@ -143,6 +145,18 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
             mapping_key=str(index),
             output_name="chunks",
         )
+
+
+def _selected_paths(config: IngestConfig, state: Ledger) -> list[str] | None:
+    """None means the whole folder: a full scan, or neither a batch nor paths given."""
+    if config.full_scan:
+        return None
+    if config.batch_id:
+        paths = state.batch_paths(config.batch_id)
+        if not paths:
+            raise Failure(f"batch {config.batch_id!r} is not in the ledger {state.path} (INGEST_LEDGER_PATH)")
+        return paths
+    return config.paths or None
 
 
 @op(description="Parse one chunk of files (through the parse cache) into graph rows.")

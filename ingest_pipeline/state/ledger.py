@@ -29,9 +29,34 @@ CREATE TABLE IF NOT EXISTS files (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
+-- Changes the sensor has seen but not yet batched (debounce state), one row per file.
+CREATE TABLE IF NOT EXISTS pending_changes (
+    path TEXT PRIMARY KEY,
+    size_bytes INTEGER,
+    mtime_ns INTEGER,
+    deleted INTEGER NOT NULL,
+    first_seen REAL NOT NULL,
+    last_changed REAL NOT NULL,
+    sightings INTEGER NOT NULL
+);
+-- Batches handed to runs: the run config carries only the batch id, the file list lives here.
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    priority TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('requested', 'succeeded', 'failed')),
+    created_at REAL NOT NULL,
+    closed_at REAL
+);
+CREATE TABLE IF NOT EXISTS batch_files (
+    batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+    path TEXT NOT NULL,
+    PRIMARY KEY (batch_id, path)
+);
+CREATE INDEX IF NOT EXISTS batch_files_path ON batch_files(path);
 """
 
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
+_ENTRY_COLUMNS = "path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at, updated_at"
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,18 @@ class LedgerEntry:
     attempts: int
     last_error: str | None
     ingested_at: float | None
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    path: str
+    size_bytes: int | None
+    mtime_ns: int | None
+    deleted: bool
+    first_seen: float
+    last_changed: float
+    sightings: int
 
 
 @dataclass(frozen=True)
@@ -83,14 +120,13 @@ class Ledger:
 
     def entries(self) -> dict[str, LedgerEntry]:
         rows = self._db.execute(
-            "SELECT path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at FROM files"
+            f"SELECT {_ENTRY_COLUMNS} FROM files"
         )
         return {row[0]: LedgerEntry(*row) for row in rows}
 
     def get(self, path: str) -> LedgerEntry | None:
         row = self._db.execute(
-            "SELECT path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at "
-            "FROM files WHERE path = ?",
+            f"SELECT {_ENTRY_COLUMNS} FROM files WHERE path = ?",
             (path,),
         ).fetchone()
         return LedgerEntry(*row) if row else None
@@ -108,9 +144,11 @@ class Ledger:
                 rows,
             )
 
-    def mark_failed(self, failures: dict[str, str], sha256s: dict[str, str] | None = None) -> None:
-        """Record a failed attempt per path (error message), counting attempts."""
-        now = time.time()
+    def mark_failed(
+        self, failures: dict[str, str], sha256s: dict[str, str] | None = None, now: float | None = None
+    ) -> None:
+        """Record a failed attempt per path (error message), counting attempts; `now` is when (default: now)."""
+        now = time.time() if now is None else now
         sha256s = sha256s or {}
         with transaction(self._db):
             for path, error in sorted(failures.items()):
@@ -130,3 +168,74 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall())
+
+    def touch(self, path: str, size_bytes: int, mtime_ns: int) -> None:
+        """A file whose mtime changed but whose bytes did not: remember the new stat, nothing else."""
+        with transaction(self._db):
+            self._db.execute(
+                "UPDATE files SET size_bytes = ?, mtime_ns = ? WHERE path = ?", (size_bytes, mtime_ns, path)
+            )
+
+    # -- sensor state: debounced changes and batches --------------------------------------------
+
+    def pending_changes(self) -> dict[str, PendingChange]:
+        rows = self._db.execute(
+            "SELECT path, size_bytes, mtime_ns, deleted, first_seen, last_changed, sightings FROM pending_changes"
+        )
+        return {row[0]: PendingChange(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6]) for row in rows}
+
+    def note_changes(self, changes: dict[str, tuple[int | None, int | None]], now: float) -> int:
+        """Record the changes seen this tick (path -> (size, mtime), None for a deletion).
+
+        A file already pending whose stat moved again is one more sighting of the same change,
+        counted as deduplicated; returns how many such repeats this tick saw.
+        """
+        known = self.pending_changes()
+        repeats = 0
+        with transaction(self._db):
+            for path, (size, mtime) in sorted(changes.items()):
+                previous = known.get(path)
+                deleted = size is None
+                if previous is None:
+                    self._db.execute(
+                        "INSERT INTO pending_changes VALUES (?, ?, ?, ?, ?, ?, 1)", (path, size, mtime, deleted, now, now)
+                    )
+                elif (previous.size_bytes, previous.mtime_ns, previous.deleted) != (size, mtime, deleted):
+                    repeats += 1
+                    self._db.execute(
+                        "UPDATE pending_changes SET size_bytes = ?, mtime_ns = ?, deleted = ?, last_changed = ?, "
+                        "sightings = sightings + 1 WHERE path = ?",
+                        (size, mtime, deleted, now, path),
+                    )
+            gone = sorted(set(known) - set(changes))
+            self._db.executemany("DELETE FROM pending_changes WHERE path = ?", [(p,) for p in gone])
+        return repeats
+
+    def create_batch(self, batch_id: str, paths: list[str], priority: str, now: float) -> None:
+        with transaction(self._db):
+            self._db.execute(
+                "INSERT INTO batches(batch_id, priority, status, created_at) VALUES (?, ?, 'requested', ?)",
+                (batch_id, priority, now),
+            )
+            self._db.executemany("INSERT INTO batch_files(batch_id, path) VALUES (?, ?)", [(batch_id, p) for p in paths])
+            self._db.executemany("DELETE FROM pending_changes WHERE path = ?", [(p,) for p in paths])
+
+    def batch_paths(self, batch_id: str) -> list[str]:
+        rows = self._db.execute("SELECT path FROM batch_files WHERE batch_id = ? ORDER BY path", (batch_id,))
+        return [row[0] for row in rows]
+
+    def open_batches(self) -> list[str]:
+        rows = self._db.execute("SELECT batch_id FROM batches WHERE status = 'requested' ORDER BY batch_id")
+        return [row[0] for row in rows]
+
+    def in_flight_paths(self) -> set[str]:
+        rows = self._db.execute(
+            "SELECT bf.path FROM batch_files bf JOIN batches b USING (batch_id) WHERE b.status = 'requested'"
+        )
+        return {row[0] for row in rows}
+
+    def close_batch(self, batch_id: str, status: str, now: float) -> None:
+        with transaction(self._db):
+            self._db.execute(
+                "UPDATE batches SET status = ?, closed_at = ? WHERE batch_id = ?", (status, now, batch_id)
+            )

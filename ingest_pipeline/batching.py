@@ -1,0 +1,148 @@
+"""Debounced batching of file changes: what one sensor tick decides, without Dagster.
+
+Each tick compares the folder (stat only; sha256 only to confirm a suspected change) with the
+ledger, records what changed in the ledger's pending table, and flushes the pending changes into
+batches once the folder has been quiet for the debounce period, once enough changes are waiting,
+or at once in realtime mode. Files already in a requested batch are left alone until its run
+ends; files whose runs failed come back with exponential backoff until they are parked.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest_pipeline.planning import scan_sources, sha256_of
+from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger, LedgerEntry
+
+CRITICAL, NORMAL, BATCH = "CRITICAL", "NORMAL", "BATCH"
+# Values of the `dagster/priority` run tag: higher runs first from the queue.
+PRIORITY_TAG_VALUES = {CRITICAL: "10", NORMAL: "0", BATCH: "-10"}
+
+
+@dataclass(frozen=True)
+class BatchingPolicy:
+    debounce_seconds: float = 5.0
+    batch_threshold: int = 50
+    max_files_per_run: int = 5000
+    batching_enabled: bool = True
+    max_attempts: int = 3
+    retry_backoff_seconds: float = 60.0
+    critical_globs: tuple[str, ...] = ()
+    include: tuple[str, ...] = ("*.sql",)
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    batch_id: str
+    paths: list[str]
+    priority: str
+
+
+@dataclass
+class TickDecision:
+    batches: list[NewBatch] = field(default_factory=list)
+    deduplicated: int = 0
+    pending: int = 0
+    in_flight: int = 0
+    parked: list[str] = field(default_factory=list)
+    # Why nothing was flushed although changes are pending (debounce), if so.
+    waiting: str | None = None
+
+
+def _is_parked(entry: LedgerEntry, policy: BatchingPolicy) -> bool:
+    return entry.status == FAILED and entry.attempts >= policy.max_attempts
+
+
+def _backing_off(entry: LedgerEntry, policy: BatchingPolicy, now: float) -> bool:
+    if entry.status != FAILED or entry.attempts == 0:
+        return False
+    return now < entry.updated_at + policy.retry_backoff_seconds * 2 ** (entry.attempts - 1)
+
+
+def find_changes(
+    source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float
+) -> tuple[dict[str, tuple[int | None, int | None]], list[str]]:
+    """Files that need ingesting (path -> (size, mtime)) or deleting (path -> (None, None)), and parked files."""
+    on_disk = scan_sources(source_dir, policy.include, policy.ignore)
+    entries = ledger.entries()
+    in_flight = ledger.in_flight_paths()
+    changes: dict[str, tuple[int | None, int | None]] = {}
+    parked: list[str] = []
+    for path, stat in on_disk.items():
+        if path in in_flight:
+            continue
+        entry = entries.get(path)
+        signature = (stat.st_size, stat.st_mtime_ns)
+        if entry is None or entry.status not in (INGESTED, FAILED):
+            changes[path] = signature
+            continue
+        if entry.status == INGESTED and (entry.size_bytes, entry.mtime_ns) == signature:
+            continue
+        # The stat moved, or an earlier attempt failed: compare content (a `touch` is no change).
+        try:
+            same_bytes = sha256_of(source_dir / path) == entry.sha256
+        except OSError:
+            same_bytes = False
+        if same_bytes and entry.status == INGESTED:
+            ledger.touch(path, *signature)
+            continue
+        if same_bytes and _is_parked(entry, policy):
+            parked.append(path)
+            continue
+        if same_bytes and _backing_off(entry, policy, now):
+            continue
+        changes[path] = signature
+    for path in entries.keys() - on_disk.keys() - in_flight:
+        changes[path] = (None, None)
+    return changes, sorted(parked)
+
+
+def decide_tick(
+    source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float, batch_seq: int
+) -> TickDecision:
+    """Record this tick's changes and cut the batches to request now (batch ids from batch_seq on)."""
+    changes, parked = find_changes(source_dir, ledger, policy, now)
+    decision = TickDecision(deduplicated=ledger.note_changes(changes, now), parked=parked)
+    pending = ledger.pending_changes()
+    decision.pending = len(pending)
+    decision.in_flight = len(ledger.in_flight_paths())
+    if not pending:
+        return decision
+    quiet_for = now - max(change.last_changed for change in pending.values())
+    flush = (
+        not policy.batching_enabled
+        or len(pending) >= policy.batch_threshold
+        or quiet_for >= policy.debounce_seconds
+    )
+    if not flush:
+        decision.waiting = (
+            f"{len(pending)} change(s) pending; folder quiet for {quiet_for:.1f}s of "
+            f"{policy.debounce_seconds:.1f}s (INGEST_DEBOUNCE_SECONDS), flushing early at "
+            f"{policy.batch_threshold} (INGEST_BATCH_THRESHOLD)"
+        )
+        return decision
+    critical = sorted(p for p in pending if _matches(p, policy.critical_globs))
+    normal = sorted(p for p in pending if p not in set(critical))
+    for priority, paths in ((CRITICAL, critical), (NORMAL, normal)):
+        for start in range(0, len(paths), policy.max_files_per_run):
+            chunk = paths[start : start + policy.max_files_per_run]
+            batch = NewBatch(batch_id(batch_seq, chunk), chunk, priority)
+            batch_seq += 1
+            ledger.create_batch(batch.batch_id, batch.paths, batch.priority, now)
+            decision.batches.append(batch)
+    decision.pending = 0
+    return decision
+
+
+def batch_id(sequence: int, paths: list[str]) -> str:
+    """Deterministic and unique: the sequence number plus a digest of the file list."""
+    digest = hashlib.sha256("\n".join(paths).encode()).hexdigest()[:10]
+    return f"b{sequence:08d}-{digest}"
+
+
+def _matches(path: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(path, glob) for glob in globs)

@@ -1,0 +1,190 @@
+"""`sql_files_sensor` and the `full_reconcile` schedule: Dagster's shell around ingest_pipeline.batching.
+
+The sensor's cursor is a few numbers (the batch sequence and how many files are parked); the file
+state lives in the ledger's SQLite tables, and a run request carries only its batch id.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetObservation,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    ScheduleDefinition,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
+from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
+from ingest_pipeline.planning import sha256_of
+from ingest_pipeline.resources import LedgerResource
+from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
+from ingest_pipeline.state.ledger import INGESTED, Ledger
+
+BATCH_TAG = "ingest_pipeline/batch_id"
+FILE_COUNT_TAG = "ingest_pipeline/file_count"
+PRIORITY_TAG = "ingest_pipeline/priority"
+_FINISHED_BAD = {DagsterRunStatus.FAILURE: "failed", DagsterRunStatus.CANCELED: "was canceled"}
+_WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
+
+
+def policy_from_env() -> BatchingPolicy:
+    return BatchingPolicy(
+        debounce_seconds=env_float("INGEST_DEBOUNCE_SECONDS", 5.0),
+        batch_threshold=env_int("INGEST_BATCH_THRESHOLD", 50),
+        max_files_per_run=env_int("INGEST_MAX_FILES_PER_RUN", 5000),
+        batching_enabled=env_bool("ENABLE_BATCHING", True),
+        max_attempts=env_int("INGEST_MAX_ATTEMPTS", 3),
+        retry_backoff_seconds=env_float("INGEST_RETRY_BACKOFF_SECONDS", 60.0),
+        critical_globs=tuple(env_list("INGEST_CRITICAL_GLOBS", "")),
+        include=tuple(env_list("INGEST_INCLUDE", "*.sql")),
+        ignore=tuple(env_list("INGEST_IGNORE", "")),
+    )
+
+
+def available_memory_mb() -> float | None:
+    """MemAvailable from /proc/meminfo, or None where there is no such file."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run_config_for(batch: NewBatch, source_dir: str, in_process_max_files: int) -> dict[str, Any]:
+    """Small batches run in process (step start-up would dominate), large ones fan out."""
+    small = len(batch.paths) < in_process_max_files
+    return {
+        "ops": {"plan_batch": {"config": {"source_dir": source_dir, "batch_id": batch.batch_id}}},
+        "execution": {"config": IN_PROCESS_CONFIG if small else multiprocess_config()},
+    }
+
+
+def _settle_finished_batches(context: SensorEvaluationContext, ledger: Ledger, folder: Path, now: float) -> None:
+    """Close batches whose runs ended; a failed or canceled run's unwritten files count an attempt."""
+    open_ids = ledger.open_batches()
+    if not open_ids:
+        return
+    runs = context.instance.get_runs(RunsFilter(job_name=ingest_sql_files.name, tags={BATCH_TAG: open_ids}))
+    by_batch = {run.tags[BATCH_TAG]: run for run in runs}
+    for batch_id, run in sorted(by_batch.items()):
+        if run.status == DagsterRunStatus.SUCCESS:
+            ledger.close_batch(batch_id, "succeeded", now)
+        elif run.status in _FINISHED_BAD:
+            unwritten = [p for p in ledger.batch_paths(batch_id) if (e := ledger.get(p)) is None or e.status != INGESTED]
+            ledger.mark_failed(
+                {p: f"run {run.run_id} {_FINISHED_BAD[run.status]}" for p in unwritten},
+                sha256s={p: sha for p in unwritten if (sha := _sha_or_none(folder / p))},
+                now=now,
+            )
+            ledger.close_batch(batch_id, "failed", now)
+            context.log.warning(f"batch {batch_id}: run {run.run_id} {_FINISHED_BAD[run.status]}; {len(unwritten)} file(s) will be retried")
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
+
+
+def _back_pressure(context: SensorEvaluationContext, max_queued: int, min_memory_mb: float) -> str | None:
+    queued = context.instance.get_runs_count(RunsFilter(job_name=ingest_sql_files.name, statuses=_WAITING))
+    if queued >= max_queued:
+        return f"{queued} ingest run(s) already queued (INGEST_MAX_QUEUED_RUNS={max_queued}); waiting for the queue to drain"
+    memory = available_memory_mb()
+    if memory is not None and memory < min_memory_mb:
+        return f"only {memory:.0f} MB of memory available (INGEST_MIN_AVAILABLE_MEMORY_MB={min_memory_mb:.0f})"
+    return None
+
+
+def build_sql_files_sensor(
+    clock: Callable[[], float] = time.time, policy: BatchingPolicy | None = None, name: str = "sql_files_sensor"
+) -> SensorDefinition:
+    """The sensor, with the clock and policy injectable so tests can drive it tick by tick."""
+    policy = policy or policy_from_env()
+    source_dir = env_str("INGEST_SOURCE_DIR", "data/raw")
+    max_queued = env_int("INGEST_MAX_QUEUED_RUNS", 10)
+    min_memory_mb = env_float("INGEST_MIN_AVAILABLE_MEMORY_MB", 256.0)
+    in_process_max_files = env_int("INGEST_INPROCESS_MAX_FILES", 200)
+
+    @sensor(
+        name=name,
+        job=ingest_sql_files,
+        minimum_interval_seconds=env_int("INGEST_SENSOR_INTERVAL_SECONDS", 10),
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Debounced batches of new, changed and deleted SQL files under INGEST_SOURCE_DIR.",
+    )
+    def sql_files_sensor(context: SensorEvaluationContext, ledger: LedgerResource) -> SensorResult | SkipReason:
+        cursor = json.loads(context.cursor) if context.cursor else {"seq": 0, "parked": 0}
+        now = clock()
+        folder = Path(source_dir)
+        if not folder.is_dir():
+            return SkipReason(f"source directory {folder.resolve()} does not exist (INGEST_SOURCE_DIR)")
+        state = ledger.open()
+        try:
+            _settle_finished_batches(context, state, folder, now)
+            pressure = _back_pressure(context, max_queued, min_memory_mb)
+            if pressure:
+                return SkipReason(pressure)
+            decision = decide_tick(folder, state, policy, now, cursor["seq"])
+        finally:
+            state.close()
+        events = []
+        if len(decision.parked) != cursor["parked"]:
+            context.log.warning(f"{len(decision.parked)} file(s) parked after INGEST_MAX_ATTEMPTS failures: {decision.parked[:20]}")
+            events.append(
+                AssetObservation(
+                    asset_key=GRAPH_ASSET,
+                    metadata={"parked_files": len(decision.parked), "parked_paths": decision.parked[:100]},
+                )
+            )
+        new_cursor = json.dumps({"seq": cursor["seq"] + len(decision.batches), "parked": len(decision.parked)})
+        requests = [
+            RunRequest(
+                run_key=batch.batch_id,
+                run_config=run_config_for(batch, source_dir, in_process_max_files),
+                tags={
+                    "dagster/priority": PRIORITY_TAG_VALUES[batch.priority],
+                    PRIORITY_TAG: batch.priority,
+                    BATCH_TAG: batch.batch_id,
+                    FILE_COUNT_TAG: str(len(batch.paths)),
+                },
+            )
+            for batch in decision.batches
+        ]
+        if requests:
+            context.log.info(
+                f"{len(requests)} batch(es), {sum(len(b.paths) for b in decision.batches)} file(s); "
+                f"{decision.deduplicated} repeated change(s) collapsed"
+            )
+            return SensorResult(run_requests=requests, cursor=new_cursor, asset_events=events)
+        reason = decision.waiting or f"no changes ({decision.in_flight} file(s) in runs still going)"
+        return SensorResult(skip_reason=reason, cursor=new_cursor, asset_events=events)
+
+    return sql_files_sensor
+
+
+sql_files_sensor = build_sql_files_sensor()
+
+full_reconcile_schedule = ScheduleDefinition(
+    name="full_reconcile",
+    job=ingest_sql_files,
+    cron_schedule=env_str("INGEST_RECONCILE_CRON", "0 2 * * *"),
+    run_config={"ops": {"plan_batch": {"config": {"full_scan": True}}}},
+    tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
+    description="Daily full rescan at BATCH priority, repairing anything a sensor tick missed (INGEST_RECONCILE_CRON).",
+)
