@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest_pipeline import neo4j_local
+from ingest_pipeline import dead_letters, neo4j_local
 from ingest_pipeline.settings import env_float, env_int, env_str
 from ingest_pipeline.state.parse_cache import ParseCache
 from ingest_pipeline.state.sqlite import StateFileError
@@ -67,6 +67,26 @@ def _cache(args: argparse.Namespace) -> int:
         cache.close()
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from ingest_pipeline.local_run import graph_metadata, run_job
+
+    dead_letter_path = Path(env_str("INGEST_DEAD_LETTER_PATH", "data/failed_ingestion.jsonl"))
+    files = dead_letters.failed_files(dead_letter_path)
+    if not files:
+        print(f"nothing to replay: {dead_letter_path} has no entries")
+        return 0
+    result = run_job("replay_failed")
+    if not result.success:
+        print("the replay run failed; see the log above", file=sys.stderr)
+        return 1
+    metadata = graph_metadata(result)
+    remaining = dead_letters.failed_files(dead_letter_path)
+    print(f"replayed {len(files)} file(s): {metadata['files_ingested']} ingested, {len(remaining)} still failing")
+    for path in remaining:
+        print(f"  still failing: {path}")
+    return 0 if not remaining else 4
+
+
 def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds") if timestamp else None
 
@@ -86,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--path", default=env_str("PARSE_CACHE_PATH", "data/parse_cache.db"))
     cache.add_argument("--json", action="store_true", help="stats as one JSON object")
     cache.set_defaults(handler=_cache)
+
+    replay = commands.add_parser("replay-failed", help="re-ingest the files in the dead-letter file (INGEST_DEAD_LETTER_PATH)")
+    replay.set_defaults(handler=_replay)
     return parser
 
 

@@ -6,7 +6,7 @@ import os
 
 from dagster import Definitions, EnvVar
 
-from ingest_pipeline.jobs.ingest import ingest_sql_files
+from ingest_pipeline.jobs.ingest import ingest_sql_files, replay_failed
 from ingest_pipeline.jobs.maintenance import cache_maintenance, cache_maintenance_schedule
 from ingest_pipeline.sensors import full_reconcile_schedule, sql_files_sensor
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
@@ -43,7 +43,7 @@ def ledger_resource() -> LedgerResource:
 
 
 defs = Definitions(
-    jobs=[ingest_sql_files, cache_maintenance],
+    jobs=[ingest_sql_files, replay_failed, cache_maintenance],
     schedules=[cache_maintenance_schedule, full_reconcile_schedule],
     sensors=[sql_files_sensor],
     resources={

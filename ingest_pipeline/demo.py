@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ingest_pipeline import neo4j_local
+from ingest_pipeline.local_run import graph_metadata, run_job
 
 DEMO_TABLE = "marts.customer_lifetime_value"
 UPSTREAM = (
@@ -30,20 +31,13 @@ def main() -> int:
     os.environ.setdefault("INGEST_SOURCE_DIR", str(neo4j_local.PROJECT_ROOT / "examples" / "sql"))
 
     # Imported after the environment is settled: resource defaults read it at import time.
-    from dagster import DagsterInstance
+    from ingest_pipeline.definitions import neo4j_resource
 
-    from ingest_pipeline.definitions import defs, neo4j_resource
-
-    job = defs.resolve_job_def("ingest_sql_files")
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = run_job("ingest_sql_files")
     if not result.success:
         print("the ingest run failed; see the log above", file=sys.stderr)
         return 1
-    materialization = next(
-        m for m in result.asset_materializations_for_node("report") if m.asset_key.to_user_string() == "sql_lineage_graph"
-    )
-    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    metadata = graph_metadata(result)
     neo4j = neo4j_resource()
     try:
         nodes, relationships = neo4j.counts()

@@ -121,13 +121,24 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> LocalInstance | None:
     return LocalInstance(pid, port) if _alive(pid) else None
 
 
-def start(data_dir: Path = DEFAULT_DATA_DIR, bolt_port: int = 7687, timeout: float = 180.0) -> LocalInstance:
-    """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers."""
+def start(
+    data_dir: Path = DEFAULT_DATA_DIR,
+    bolt_port: int = 7687,
+    timeout: float = 180.0,
+    settings: dict[str, str] | None = None,
+) -> LocalInstance:
+    """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers.
+
+    settings are extra Neo4j settings (name -> value), e.g. {"db.lock.acquisition.timeout": "2s"}.
+    """
     data_dir = data_dir.resolve()
     running = status(data_dir)
     if running is not None:
         return running
     data_dir.mkdir(parents=True, exist_ok=True)
+    if settings:
+        lines = [f"{name}={value}" for name, value in sorted(settings.items())]
+        (data_dir / "neo4j-local.conf").write_text("\n".join(lines) + "\n")
     log_path = data_dir / "neo4j-local.out"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from ingest_pipeline.jobs.ingest import ingest_sql_files
+from ingest_pipeline.local_run import graph_metadata  # noqa: F401 - re-exported for the tests
 from ingest_pipeline.resources import Neo4jResource
 
 # The exact relationships an ingest of fixtures/warehouse produces.
@@ -42,14 +47,6 @@ def run_ingest(resources: dict[str, Any], source_dir: Path, instance=None, tags=
     )
 
 
-def graph_metadata(result) -> dict[str, Any]:
-    """The sql_lineage_graph materialization's metadata values, by name."""
-    (materialization,) = [
-        m for m in result.asset_materializations_for_node("report") if m.asset_key.to_user_string() == "sql_lineage_graph"
-    ]
-    return {key: value.value for key, value in materialization.metadata.items()}
-
-
 def graph_edges(neo4j: Neo4jResource) -> set[tuple[str, str, str]]:
     """Every relationship as (start key, type, end key), keys being path / id / fqn."""
     rows = neo4j.query(
@@ -81,3 +78,92 @@ def graph_snapshot(neo4j: Neo4jResource) -> tuple[set[tuple[str, str, str]], dic
     """Edges plus node counts by label: two graphs with equal snapshots hold the same lineage."""
     counts = {r["label"]: r["n"] for r in neo4j.query("MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n")}
     return graph_edges(neo4j), counts
+
+
+class FlakyProxy:
+    """A TCP proxy on 127.0.0.1 between the driver and Neo4j that can drop every connection for a while."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._down_until = 0.0
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.dropped = 0
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.port}"
+
+    def drop_for(self, seconds: float) -> None:
+        """Cut every open connection now and refuse new ones for `seconds`."""
+        with self._lock:
+            self._down_until = time.monotonic() + seconds
+            for sock in list(self._sockets):
+                self._close(sock)
+                self.dropped += 1
+
+    def close(self) -> None:
+        self._server.close()
+        with self._lock:
+            for sock in list(self._sockets):
+                self._close(sock)
+
+    def _close(self, sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+        self._sockets.discard(sock)
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if time.monotonic() < self._down_until:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with self._lock:
+            self._close(source)
+            self._close(sink)
+
+
+def when_ledger_has_ingested(ledger_path: Path, action, timeout: float = 120.0) -> threading.Thread:
+    """Run action() in a thread as soon as the ledger records a first ingested file (the fault trigger)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True) as db:
+                    if db.execute("SELECT COUNT(*) FROM files WHERE status = 'ingested'").fetchone()[0]:
+                        break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.02)
+        action()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

@@ -24,11 +24,12 @@ from dagster import (
     Out,
     Output,
     RetryPolicy,
-    job,
+    graph,
     op,
 )
 from pydantic import Field
 
+from ingest_pipeline import dead_letters
 from ingest_pipeline.jobs.executor import ingest_executor, worker_count
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.parsing import DialectRules, parse_files
@@ -51,6 +52,7 @@ class IngestConfig(Config):
     paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
     batch_id: str = Field(default="", description="A batch recorded by sql_files_sensor (its files live in the ledger).")
     full_scan: bool = Field(default=False, description="Scan the whole folder now, whatever batch_id or paths say.")
+    replay_failed: bool = Field(default=False, description="Only the files in the dead-letter file (replay).")
     force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
     dialect: str = Field(
         default_factory=lambda: env_str("INGEST_DIALECT", ""),
@@ -123,7 +125,7 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
         plan = make_plan(
             source_dir,
             state.entries(),
-            only_paths=_selected_paths(config, state),
+            only_paths=_selected_paths(config, state, neo4j),
             force=config.force,
             include=config.include,
             ignore=config.ignore,
@@ -147,10 +149,12 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
         )
 
 
-def _selected_paths(config: IngestConfig, state: Ledger) -> list[str] | None:
-    """None means the whole folder: a full scan, or neither a batch nor paths given."""
+def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource) -> list[str] | None:
+    """None means the whole folder: a full scan, or neither a batch, a replay nor paths given."""
     if config.full_scan:
         return None
+    if config.replay_failed:
+        return dead_letters.failed_files(Path(neo4j.dead_letter_path))
     if config.batch_id:
         paths = state.batch_paths(config.batch_id)
         if not paths:
@@ -219,6 +223,7 @@ def write_graph(
             outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id, on_commit=record)
         except GraphUnavailableError as error:
             raise Failure(description=str(error), allow_retries=True) from None
+        dead_letters.prune(Path(neo4j.dead_letter_path), outcome.written)
         failed = {**unreadable, **outcome.dead_lettered}
         if failed:
             state.mark_failed(failed, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
@@ -320,11 +325,23 @@ def _percentile(values: list[float], pct: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
 
 
-@job(
+@graph
+def ingest_graph() -> None:
+    plan, chunks = plan_batch()
+    report(write_graph(plan, chunks.map(parse_chunk).collect()))
+
+
+ingest_sql_files = ingest_graph.to_job(
+    name="ingest_sql_files",
     executor_def=ingest_executor,
     description="Ingest the SQL files of a folder into the Neo4j lineage graph.",
     tags={"ingest_pipeline/kind": "ingest"},
 )
-def ingest_sql_files() -> None:
-    plan, chunks = plan_batch()
-    report(write_graph(plan, chunks.map(parse_chunk).collect()))
+
+replay_failed = ingest_graph.to_job(
+    name="replay_failed",
+    executor_def=ingest_executor,
+    config={"ops": {"plan_batch": {"config": {"replay_failed": True}}}},
+    description="Re-ingest the files in the dead-letter file; entries that now succeed are removed.",
+    tags={"ingest_pipeline/kind": "replay"},
+)

@@ -9,7 +9,6 @@ commits, and a file that fails alone goes to the dead-letter file.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,7 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import PrivateAttr
 
+from ingest_pipeline import dead_letters
 from ingest_pipeline.graph import cypher
 from ingest_pipeline.graph.rows import FileRows
 
@@ -271,19 +271,18 @@ class Neo4jResource(ConfigurableResource):
             self._execute_write(lambda tx, q=query: tx.run(q, fqns=fqns).consume())
 
     def _dead_letter(self, rows: FileRows, error: BaseException, run_id: str) -> None:
-        path = Path(self.dead_letter_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {
-            "time": datetime.now(timezone.utc).isoformat(),
-            "run_id": run_id,
-            "file": rows.path,
-            "row": rows.file,
-            "rows": rows.row_count,
-            "error_class": type(error).__name__,
-            "error": str(error)[:2000],
-        }
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, default=str) + "\n")
+        dead_letters.append(
+            Path(self.dead_letter_path),
+            {
+                "time": datetime.now(timezone.utc).isoformat(),
+                "run_id": run_id,
+                "file": rows.path,
+                "row": rows.file,
+                "rows": rows.row_count,
+                "error_class": type(error).__name__,
+                "error": str(error)[:2000],
+            },
+        )
 
 
 def _merge_tables(group: list[FileRows]) -> list[dict[str, Any]]:

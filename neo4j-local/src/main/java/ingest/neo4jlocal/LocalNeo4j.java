@@ -1,5 +1,6 @@
 package ingest.neo4jlocal;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
@@ -20,7 +21,9 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  * <p>Usage: {@code LocalNeo4j DATA_DIR BOLT_PORT} (port 0 picks a free one). Once Bolt accepts
  * connections it prints exactly one line {@code NEO4J_LOCAL_READY port=<port>} on stdout. SIGTERM
  * (or SIGINT) shuts the database down cleanly. Page cache size comes from the system property
- * {@code neo4j.pagecache.mb} (default 64); the heap is the JVM's {@code -Xmx}.
+ * {@code neo4j.pagecache.mb} (default 64); the heap is the JVM's {@code -Xmx}. Any other Neo4j
+ * setting can go in {@code DATA_DIR/neo4j-local.conf} ({@code name=value} lines, neo4j.conf syntax),
+ * e.g. {@code db.lock.acquisition.timeout=2s}.
  */
 public final class LocalNeo4j {
     private LocalNeo4j() {}
@@ -34,7 +37,12 @@ public final class LocalNeo4j {
         int port = Integer.parseInt(args[1]);
         long pageCacheMb = Long.getLong("neo4j.pagecache.mb", 64L);
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(dataDir)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(dataDir);
+        Path extraConfig = dataDir.resolve("neo4j-local.conf");
+        if (Files.isRegularFile(extraConfig)) {
+            builder.loadPropertiesFromFile(extraConfig);
+        }
+        DatabaseManagementService dbms = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)

@@ -1,0 +1,132 @@
+"""Neo4jResource under real faults: lock timeouts, dropped connections, a restarted server, rejected rows."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from ingest_pipeline import neo4j_local
+from ingest_pipeline.jobs.ingest import replay_failed
+from ingest_pipeline.resources import LedgerResource, Neo4jResource
+from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
+from ingest_pipeline_tests.support import (
+    WAREHOUSE_EDGES,
+    FlakyProxy,
+    graph_edges,
+    graph_metadata,
+    graph_snapshot,
+    run_ingest,
+    when_ledger_has_ingested,
+    write_chain_corpus,
+)
+
+
+def fresh_ledger(resources, tmp_path: Path) -> dict:
+    """The same resources with an empty ledger, so a fault trigger waits for this run's first commit."""
+    return {**resources, "ledger": LedgerResource(path=str(tmp_path / "fault-ledger.db"))}
+
+
+def resilient(uri: str, tmp_path: Path, **overrides) -> Neo4jResource:
+    settings = {"max_retries": 5, "backoff_seconds": 0.5, "files_per_transaction": 5}
+    return Neo4jResource(uri=uri, dead_letter_path=str(tmp_path / "dead.jsonl"), **{**settings, **overrides})
+
+
+def clean_snapshot(resources, corpus: Path):
+    run_ingest(resources, corpus)
+    snapshot = graph_snapshot(resources["neo4j"])
+    resources["neo4j"].query("MATCH (n) DETACH DELETE n")
+    return snapshot
+
+
+def test_writer_blocked_by_another_transaction_retries_after_lock_timeout(resources, warehouse, tmp_path):
+    run_ingest(resources, warehouse)
+    neo4j = resilient(resources["neo4j"].uri, tmp_path)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with neo4j.driver().session() as session, session.begin_transaction() as tx:
+            tx.run("MATCH (t:Table {fqn: 'raw.orders'}) SET t.held = true REMOVE t.held").consume()
+            locked.set()
+            release.wait(timeout=60)
+            tx.commit()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    assert locked.wait(timeout=30)
+    threading.Timer(4.0, release.set).start()  # the fault lasts 4 s: two lock timeouts of 2 s
+
+    result = run_ingest({**resources, "neo4j": neo4j}, warehouse, force=True)
+    holder.join()
+
+    assert result.success
+    assert graph_metadata(result)["neo4j_retries"] >= 1
+    assert graph_edges(resources["neo4j"]) == WAREHOUSE_EDGES
+
+
+def test_dropped_connections_are_retried_and_nothing_is_lost(resources, tmp_path):
+    corpus = write_chain_corpus(tmp_path / "corpus", 120)
+    expected = clean_snapshot(resources, corpus)
+    proxy = FlakyProxy(int(resources["neo4j"].uri.rsplit(":", 1)[1]))
+    flaky = {**fresh_ledger(resources, tmp_path), "neo4j": resilient(proxy.uri, tmp_path)}
+    when_ledger_has_ingested(Path(flaky["ledger"].path), lambda: proxy.drop_for(2.0))
+
+    result = run_ingest(flaky, corpus)
+
+    proxy.close()
+    assert result.success and proxy.dropped > 0
+    assert graph_metadata(result)["neo4j_retries"] >= 1
+    assert graph_snapshot(resources["neo4j"]) == expected
+    assert Ledger(Path(flaky["ledger"].path)).counts() == {INGESTED: 120}
+
+
+def test_server_stopped_mid_run_then_restarted(resources, tmp_path):
+    corpus = write_chain_corpus(tmp_path / "corpus", 150)
+    expected = clean_snapshot(resources, corpus)
+    data_dir = tmp_path / "own-neo4j"
+    server = neo4j_local.start(data_dir, bolt_port=0)
+    own = {**fresh_ledger(resources, tmp_path), "neo4j": resilient(server.uri, tmp_path, backoff_seconds=1.0)}
+    try:
+        restart = lambda: (neo4j_local.stop(data_dir), neo4j_local.start(data_dir, bolt_port=server.port))  # noqa: E731
+        trigger = when_ledger_has_ingested(Path(own["ledger"].path), restart)
+
+        result = run_ingest(own, corpus)
+        trigger.join(timeout=120)
+        if not result.success:  # failing cleanly is allowed: the next run must then complete
+            result = run_ingest(own, corpus)
+
+        assert result.success
+        assert graph_snapshot(own["neo4j"]) == expected
+        assert Ledger(Path(own["ledger"].path)).counts() == {INGESTED: 150}
+    finally:
+        own["neo4j"].close()
+        neo4j_local.stop(data_dir)
+
+
+def test_rejected_file_is_split_out_dead_lettered_and_replayed(resources, warehouse, tmp_path):
+    neo4j = resilient(resources["neo4j"].uri, tmp_path, files_per_transaction=100)
+    resources = {**resources, "neo4j": neo4j}
+    huge = "x" * 40_000  # longer than a range index key may be: Neo4j refuses the Table node
+    (warehouse / "huge.sql").write_text(f'INSERT INTO "{huge}" SELECT * FROM raw.orders;')
+
+    result = run_ingest(resources, warehouse)
+
+    assert result.success
+    metadata = graph_metadata(result)
+    assert metadata["neo4j_splits"] >= 1 and metadata["neo4j_dead_letters"] == 1 and metadata["files_failed"] == 1
+    assert graph_edges(neo4j) == WAREHOUSE_EDGES  # everything else committed
+    (entry,) = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
+    assert entry["file"] == "huge.sql" and entry["error_class"] == "DatabaseError" and entry["run_id"] == result.run_id
+    assert "too large to index" in entry["error"]
+    assert Ledger(Path(resources["ledger"].path)).get("huge.sql").status == FAILED
+
+    (warehouse / "huge.sql").write_text("INSERT INTO marts.fixed SELECT * FROM raw.orders;")
+    replay = replay_failed.execute_in_process(
+        run_config={"ops": {"plan_batch": {"config": {"source_dir": str(warehouse), "replay_failed": True}}}},
+        resources=resources,
+    )
+
+    assert replay.success and graph_metadata(replay)["files_ingested"] == 1
+    assert (tmp_path / "dead.jsonl").read_text() == ""
+    assert ("marts.fixed", "DEPENDS_ON", "raw.orders") in graph_edges(neo4j)
+    assert Ledger(Path(resources["ledger"].path)).get("huge.sql").status == INGESTED
