@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from dagster import build_sensor_context, instance_for_test
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BatchingPolicy
 from ingest_pipeline.planning import scan_sources
@@ -58,7 +59,9 @@ def main() -> int:
                 for batch_id in ledger.open_batches():
                     ledger.close_batch(batch_id, "succeeded", time.time())
                 ledger.close()
-            context = build_sensor_context(instance=instance, cursor=cursor, resources={"ledger": ledger_resource})
+            context = build_sensor_context(
+                instance=instance, cursor=cursor, resources={"ledger": ledger_resource, "prometheus": PrometheusResource(gateway="")}
+            )
             tick_started = time.perf_counter()
             result = sensor(context)
             seconds = time.perf_counter() - tick_started

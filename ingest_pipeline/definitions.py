@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from dagster import Definitions, EnvVar
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.jobs.ingest import ingest_sql_files, replay_failed
 from ingest_pipeline.jobs.maintenance import cache_maintenance, cache_maintenance_schedule
@@ -50,5 +51,6 @@ defs = Definitions(
         "neo4j": neo4j_resource(),
         "parse_cache": parse_cache_resource(),
         "ledger": ledger_resource(),
+        "prometheus": PrometheusResource(gateway=env_str("PROMETHEUS_PUSHGATEWAY", "")),
     },
 )

@@ -23,12 +23,15 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
 from ingest_pipeline.planning import sha256_of
+from ingest_pipeline.metrics import SENSOR_METRICS
 from ingest_pipeline.resources import LedgerResource
+from ingest_pipeline.resources.metrics import push_metrics
 from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
 from ingest_pipeline.state.ledger import INGESTED, Ledger
 
@@ -128,7 +131,9 @@ def build_sql_files_sensor(
         default_status=DefaultSensorStatus.STOPPED,
         description="Debounced batches of new, changed and deleted SQL files under INGEST_SOURCE_DIR.",
     )
-    def sql_files_sensor(context: SensorEvaluationContext, ledger: LedgerResource) -> SensorResult | SkipReason:
+    def sql_files_sensor(
+        context: SensorEvaluationContext, ledger: LedgerResource, prometheus: PrometheusResource
+    ) -> SensorResult | SkipReason:
         cursor = json.loads(context.cursor) if context.cursor else {"seq": 0, "parked": 0}
         now = clock()
         folder = Path(source_dir)
@@ -141,6 +146,16 @@ def build_sql_files_sensor(
             if pressure:
                 return SkipReason(pressure)
             decision = decide_tick(folder, state, policy, now, cursor["seq"])
+            push_metrics(
+                prometheus,
+                state,
+                context.log,
+                source="sensor",
+                names=SENSOR_METRICS,
+                increments={("events_deduplicated_total", ""): decision.deduplicated},
+                gauges={"queue_size": float(decision.pending + decision.in_flight)},
+                announce=False,
+            )
         finally:
             state.close()
         events = []

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline import neo4j_local
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
@@ -45,6 +50,7 @@ def resources(neo4j: Neo4jResource, tmp_path: Path) -> dict[str, Any]:
         "neo4j": neo4j,
         "parse_cache": ParseCacheResource(path=str(tmp_path / "state" / "parse_cache.db")),
         "ledger": LedgerResource(path=str(tmp_path / "state" / "ingest_ledger.db")),
+        "prometheus": PrometheusResource(gateway=""),
     }
 
 
@@ -54,3 +60,32 @@ def warehouse(tmp_path: Path) -> Path:
     target = tmp_path / "warehouse"
     shutil.copytree(FIXTURES / "warehouse", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus Pushgateway (Debian's prometheus-pushgateway) on a free loopback port."""
+    binary = shutil.which("prometheus-pushgateway")
+    if binary is None:
+        pytest.skip("prometheus-pushgateway is not installed (make test installs it: apt-get install prometheus-pushgateway)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path_factory.mktemp("pushgateway") / "pushgateway.log").open("wb")
+    process = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)  # the gateway is still binding its port
+    else:
+        process.terminate()
+        pytest.fail("prometheus-pushgateway did not become ready")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()

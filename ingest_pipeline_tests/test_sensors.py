@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterRunStatus, SkipReason, build_sensor_context, instance_for_test
 from dagster._core.test_utils import create_run_for_test
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BatchingPolicy
 from ingest_pipeline.definitions import defs
@@ -36,6 +37,7 @@ class Harness:
         monkeypatch.setenv("INGEST_SOURCE_DIR", str(self.folder))
         self.clock = Clock()
         self.ledger_resource = LedgerResource(path=str(tmp_path / "ledger.db"))
+        self.prometheus = PrometheusResource(gateway="")
         self.sensor = build_sql_files_sensor(self.clock, BatchingPolicy(**policy))
         self.instance = instance
         self.cursor: str | None = None
@@ -48,7 +50,9 @@ class Harness:
     def tick(self, advance: float = 0.0):
         self.clock.now += advance
         context = build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources={"ledger": self.ledger_resource}
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"ledger": self.ledger_resource, "prometheus": self.prometheus},
         )
         result = self.sensor(context)
         if not isinstance(result, SkipReason) and result.cursor is not None:

@@ -27,6 +27,7 @@ from dagster import (
     graph,
     op,
 )
+from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
 from ingest_pipeline import dead_letters
@@ -34,6 +35,8 @@ from ingest_pipeline.jobs.executor import ingest_executor, worker_count
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.parsing import DialectRules, parse_files
 from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
+from ingest_pipeline.metrics import RUN_METRICS, WORKER_METRICS, RunCounts, run_increments
+from ingest_pipeline.resources.metrics import push_metrics
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
 from ingest_pipeline.state.ledger import IngestedFile, Ledger
@@ -103,14 +106,20 @@ class WriteSummary:
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     write_stats: dict[str, float] = field(default_factory=dict)
-    started_at: float = 0.0
+    neo4j_batch_seconds: list[float] = field(default_factory=list)
 
 
 @op(
     out={"plan": Out(BatchPlan), "chunks": DynamicOut(ParseChunk)},
     description="Hash the candidate files, consult the ledger, and split the work into parse chunks.",
 )
-def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: LedgerResource, neo4j: Neo4jResource):
+def plan_batch(
+    context: OpExecutionContext,
+    config: IngestConfig,
+    ledger: LedgerResource,
+    neo4j: Neo4jResource,
+    prometheus: PrometheusResource,
+):
     source_dir = Path(config.source_dir)
     if not source_dir.is_dir():
         raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
@@ -130,6 +139,13 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
             include=config.include,
             ignore=config.ignore,
         )
+        workers = config.workers or worker_count()
+        chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
+        chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
+        active = float(min(workers, len([c for c in chunks if c])))
+        push_metrics(
+            prometheus, state, context.log, source="workers", names=WORKER_METRICS, gauges={"active_workers": active}, announce=False
+        )
     finally:
         state.close()
     context.log.info(
@@ -138,9 +154,6 @@ def plan_batch(context: OpExecutionContext, config: IngestConfig, ledger: Ledger
     )
     yield Output(plan, "plan")
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
-    workers = config.workers or worker_count()
-    chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
-    chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
             ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds),
@@ -203,7 +216,6 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
 def write_graph(
     context: OpExecutionContext, plan: BatchPlan, chunks: list[ChunkResult], neo4j: Neo4jResource, ledger: LedgerResource
 ) -> WriteSummary:
-    started = time.perf_counter()
     rows = [r for chunk in chunks for r in chunk.rows]
     unreadable = {**plan.unreadable, **{p: e for chunk in chunks for p, e in chunk.unreadable.items()}}
     by_path = {r.path: r for r in rows}
@@ -240,12 +252,18 @@ def write_graph(
         deleted=outcome.deleted,
         failed=failed,
         write_stats=stats,
-        started_at=started,
+        neo4j_batch_seconds=outcome.stats.batch_seconds,
     )
 
 
 @op(description="Record what the run did as asset materializations.")
-def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: ParseCacheResource) -> None:
+def report(
+    context: OpExecutionContext,
+    summary: WriteSummary,
+    parse_cache: ParseCacheResource,
+    ledger: LedgerResource,
+    prometheus: PrometheusResource,
+) -> None:
     chunks = summary.chunks
     latencies = sorted(s for c in chunks for s in c.parse_seconds)
     run_stats = context.instance.get_run_stats(context.run_id)
@@ -295,6 +313,35 @@ def report(context: OpExecutionContext, summary: WriteSummary, parse_cache: Pars
         cache.close()
         cache_metadata.update(entries=stats.entries, evictions=stats.evictions, size_bytes=stats.size_bytes)
     context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
+
+    write = summary.write_stats
+    counts = RunCounts(
+        cache_hits=hits,
+        cache_misses=misses,
+        files_processed=len(summary.written),
+        files_failed=len(summary.failed),
+        files_unchanged=len(summary.plan.unchanged),
+        files_deleted=len(summary.deleted),
+        parse_errors=sum(c.parse_errors for c in chunks),
+        neo4j_batches=int(write.get("batches", 0)),
+        neo4j_entities=int(write.get("entities", 0)),
+        neo4j_relationships=int(write.get("relationships", 0)),
+        neo4j_retries=int(write.get("retries", 0)),
+        neo4j_splits=int(write.get("splits", 0)),
+        neo4j_dead_letters=int(write.get("dead_letters", 0)),
+        batch_files=len(summary.plan.tasks) + len(summary.deleted),
+        run_seconds=wall,
+        neo4j_batch_seconds=summary.neo4j_batch_seconds,
+    )
+    gauges = {"parse_cache_entries": float(cache_metadata["entries"])} if "entries" in cache_metadata else {}
+    state = ledger.open()
+    try:
+        push_metrics(prometheus, state, context.log, source="runs", names=RUN_METRICS, increments=run_increments(counts), gauges=gauges)
+        push_metrics(
+            prometheus, state, context.log, source="workers", names=WORKER_METRICS, gauges={"active_workers": 0.0}, announce=False
+        )
+    finally:
+        state.close()
 
 
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:

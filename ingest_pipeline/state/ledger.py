@@ -8,7 +8,7 @@ a node of its own), so a wiped database or a different NEO4J_URI makes every fil
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS batch_files (
     PRIMARY KEY (batch_id, path)
 );
 CREATE INDEX IF NOT EXISTS batch_files_path ON batch_files(path);
+-- Running totals behind the Prometheus counters and histograms (a Pushgateway keeps, never adds).
+CREATE TABLE IF NOT EXISTS metric_totals (
+    name TEXT NOT NULL,
+    series TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (name, series)
+);
 """
 
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
@@ -239,3 +246,25 @@ class Ledger:
             self._db.execute(
                 "UPDATE batches SET status = ?, closed_at = ? WHERE batch_id = ?", (status, now, batch_id)
             )
+
+    # -- metric totals -----------------------------------------------------------------------
+
+    def accumulate_metrics(
+        self,
+        increments: dict[tuple[str, str], float],
+        publish: Callable[[dict[tuple[str, str], float]], None] | None = None,
+    ) -> dict[tuple[str, str], float]:
+        """Add increments to the stored totals and hand the new totals to publish, all under one lock.
+
+        Publishing inside the write transaction means two runs can never push totals out of order.
+        """
+        with transaction(self._db):
+            self._db.executemany(
+                "INSERT INTO metric_totals(name, series, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(name, series) DO UPDATE SET value = value + excluded.value",
+                [(name, series, value) for (name, series), value in sorted(increments.items())],
+            )
+            totals = {(row[0], row[1]): row[2] for row in self._db.execute("SELECT name, series, value FROM metric_totals")}
+            if publish is not None:
+                publish(totals)
+        return totals
