@@ -46,13 +46,7 @@ def _cache(args: argparse.Namespace) -> int:
         stats = cache.stats()
         report = {
             "path": str(args.path),
-            "entries": stats.entries,
-            "size_bytes": stats.size_bytes,
-            "value_bytes": stats.value_bytes,
-            "hits": stats.hits,
-            "misses": stats.misses,
-            "hit_rate": round(stats.hit_rate, 4),
-            "evictions": stats.evictions,
+            **stats.counts(),
             "oldest_entry": _iso(stats.oldest),
             "newest_entry": _iso(stats.newest),
         }

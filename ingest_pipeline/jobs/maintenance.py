@@ -27,16 +27,7 @@ def clean_parse_cache(context: OpExecutionContext, parse_cache: ParseCacheResour
         AssetMaterialization(
             asset_key=CACHE_ASSET,
             description="Parse cache after TTL clean-up and VACUUM.",
-            metadata={
-                "expired": expired,
-                "entries": stats.entries,
-                "size_bytes": stats.size_bytes,
-                "value_bytes": stats.value_bytes,
-                "hits": stats.hits,
-                "misses": stats.misses,
-                "hit_rate": round(stats.hit_rate, 4),
-                "evictions": stats.evictions,
-            },
+            metadata={"expired": expired, **stats.counts()},
         )
     )
 

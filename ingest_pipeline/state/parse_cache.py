@@ -61,6 +61,18 @@ class CacheStats:
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
 
+    def counts(self) -> dict[str, int | float]:
+        """The numbers every report of the cache shows (CLI, maintenance job)."""
+        return {
+            "entries": self.entries,
+            "size_bytes": self.size_bytes,
+            "value_bytes": self.value_bytes,
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": round(self.hit_rate, 4),
+            "evictions": self.evictions,
+        }
+
 
 class ParseCache:
     """One process's handle on the cache file. Not thread-safe; open one per process."""
