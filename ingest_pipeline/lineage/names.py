@@ -11,9 +11,24 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
+from ingest_pipeline.lineage.model import TableRef
+
 
 class Names:
-    """Per-dialect name normaliser; cheap to call, caches plain names."""
+    """Per-dialect name normaliser; cheap to call, caches plain names (use `Names.of(dialect)`)."""
+
+    _shared: dict[tuple[type, object, bool], Names] = {}
+
+    @classmethod
+    def of(cls, dialect: Dialect) -> Names:
+        """The shared normaliser of a dialect (its plain-name cache survives across files)."""
+        key = (type(dialect), dialect.normalization_strategy, bool(getattr(dialect, "ASCII_ONLY_NORMALIZATION", False)))
+        names = cls._shared.get(key)
+        if names is None:
+            names = cls(dialect)
+            if len(cls._shared) < 64:
+                cls._shared[key] = names
+        return names
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -46,10 +61,16 @@ class Names:
 
     def ident(self, node: exp.Expression | None) -> str:
         """Normalised name of an Identifier (or the text of any other node) outside a table name."""
-        if isinstance(node, exp.Identifier):
-            return self.plain(node.this, bool(node.args.get("quoted")))
+        if type(node) is exp.Identifier:
+            args = node.args
+            name = args["this"]
+            quoted = bool(args.get("quoted"))
+            cached = self._cache.get((name, quoted))
+            return cached if cached is not None else self.plain(name, quoted)
         if node is None:
             return ""
+        if isinstance(node, exp.Identifier):
+            return self.plain(node.this, bool(node.args.get("quoted")))
         return node.name
 
     def table_part(self, node: exp.Expression | None) -> str:
@@ -71,3 +92,13 @@ class Names:
 
 _ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
 _ASCII_UPPER = {i + 32: i for i in range(65, 91)}
+
+
+def table_ref(names: Names, table: exp.Table) -> TableRef | None:
+    """Normalised reference for a real table; None for table functions, stages and the like."""
+    if not isinstance(table.this, exp.Identifier):
+        return None
+    parts = [names.table_part(table.args.get(key)) for key in ("catalog", "db", "this")]
+    if not parts[2]:
+        return None
+    return TableRef(*parts)
