@@ -55,6 +55,7 @@ def parse_files(
     rules: DialectRules,
     cache: ParseCache | None,
     time_budget_seconds: float | None = None,
+    columns: bool = True,
 ) -> list[ParsedFile]:
     """Parse each task's file, serving unchanged bytes from the cache and filling it with new results."""
     texts: dict[str, tuple[str, bool, str]] = {}
@@ -68,7 +69,7 @@ def parse_files(
         dialect = rules.for_file(task.path, text)
         texts[task.path] = (text, decode_errors, dialect)
 
-    keys = {path: cache_key(task.sha256, texts[path][2]) for task in tasks if (path := task.path) in texts}
+    keys = {path: cache_key(task.sha256, texts[path][2], columns) for task in tasks if (path := task.path) in texts}
     cached: Mapping[str, FileLineage] = cache.get_many(sorted(set(keys.values()))) if cache else {}
     fresh: dict[str, FileLineage] = {}
     for task in tasks:
@@ -81,7 +82,7 @@ def parse_files(
         text, decode_errors, dialect = texts[task.path]
         started = time.perf_counter()
         lineage = extract_lineage(
-            text, dialect, decode_errors=decode_errors, time_budget_seconds=time_budget_seconds
+            text, dialect, decode_errors=decode_errors, time_budget_seconds=time_budget_seconds, columns=columns
         )
         results[task.path] = ParsedFile(task, lineage, seconds=time.perf_counter() - started)
         fresh[key] = lineage

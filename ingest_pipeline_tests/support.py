@@ -36,6 +36,33 @@ WAREHOUSE_EDGES = {
     ("staging.customers", "DEPENDS_ON", "raw.customers"),
     ("marts.revenue", "DEPENDS_ON", "staging.orders"),
     ("marts.revenue", "DEPENDS_ON", "staging.customers"),
+    # Column lineage: columns of each table, the DDL that defines them, and what each derives from.
+    ("raw.orders", "HAS_COLUMN", "raw.orders.id"),
+    ("raw.orders", "HAS_COLUMN", "raw.orders.customer_id"),
+    ("raw.orders", "HAS_COLUMN", "raw.orders.amount"),
+    ("raw.customers", "HAS_COLUMN", "raw.customers.id"),
+    ("raw.customers", "HAS_COLUMN", "raw.customers.name"),
+    ("raw/orders.sql#0", "DEFINES", "raw.orders.id"),
+    ("raw/orders.sql#0", "DEFINES", "raw.orders.customer_id"),
+    ("raw/orders.sql#0", "DEFINES", "raw.orders.amount"),
+    ("raw/orders.sql#1", "DEFINES", "raw.customers.id"),
+    ("raw/orders.sql#1", "DEFINES", "raw.customers.name"),
+    ("staging.orders", "HAS_COLUMN", "staging.orders.id"),
+    ("staging.orders", "HAS_COLUMN", "staging.orders.customer_id"),
+    ("staging.orders", "HAS_COLUMN", "staging.orders.amount"),
+    ("staging.orders.id", "DERIVES_FROM", "raw.orders.id"),
+    ("staging.orders.customer_id", "DERIVES_FROM", "raw.orders.customer_id"),
+    ("staging.orders.amount", "DERIVES_FROM", "raw.orders.amount"),
+    ("staging.customers", "HAS_COLUMN", "staging.customers.id"),
+    ("staging.customers", "HAS_COLUMN", "staging.customers.name"),
+    ("staging.sql#1", "DEFINES", "staging.customers.id"),
+    ("staging.sql#1", "DEFINES", "staging.customers.name"),
+    ("staging.customers.id", "DERIVES_FROM", "raw.customers.id"),
+    ("staging.customers.name", "DERIVES_FROM", "raw.customers.name"),
+    ("marts.revenue", "HAS_COLUMN", "marts.revenue.name"),
+    ("marts.revenue", "HAS_COLUMN", "marts.revenue.total"),
+    ("marts.revenue.name", "DERIVES_FROM", "staging.customers.name"),
+    ("marts.revenue.total", "DERIVES_FROM", "staging.orders.amount"),  # SUM(amount) through the CTE
 }
 
 

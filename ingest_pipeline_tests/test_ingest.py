@@ -18,7 +18,7 @@ def test_ingest_writes_exact_graph(resources, warehouse):
     neo4j = resources["neo4j"]
     assert graph_edges(neo4j) == EXPECTED_EDGES
     labels = {row["label"]: row["n"] for row in neo4j.query("MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n")}
-    assert labels == {"SqlFile": 3, "Statement": 6, "Table": 5, "IngestMeta": 1}
+    assert labels == {"SqlFile": 3, "Statement": 6, "Table": 5, "Column": 12, "IngestMeta": 1}
     kinds = {row["fqn"]: row["kind"] for row in neo4j.query("MATCH (t:Table) RETURN t.fqn AS fqn, t.kind AS kind")}
     assert kinds["staging.customers"] == "view" and kinds["marts.revenue"] == "table"
     (error,) = neo4j.query("MATCH (s:Statement {kind: 'ERROR'}) RETURN s.id AS id, s.line AS line, s.error AS error")
@@ -29,6 +29,7 @@ def test_ingest_writes_exact_graph(resources, warehouse):
     metadata = graph_metadata(result)
     assert metadata["files_seen"] == 3 and metadata["files_ingested"] == 3 and metadata["files_failed"] == 0
     assert metadata["statements"] == 6 and metadata["tables"] == 5 and metadata["parse_errors"] == 1
+    assert metadata["columns"] == 12 and metadata["column_edges"] == 7
 
 
 def test_rerun_is_idempotent_and_skips_unchanged(resources, warehouse):

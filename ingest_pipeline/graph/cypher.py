@@ -5,7 +5,9 @@ SCHEMA = (
     "CREATE CONSTRAINT statement_id IF NOT EXISTS FOR (s:Statement) REQUIRE s.id IS UNIQUE",
     "CREATE CONSTRAINT table_fqn IF NOT EXISTS FOR (t:Table) REQUIRE t.fqn IS UNIQUE",
     "CREATE CONSTRAINT ingest_meta_key IF NOT EXISTS FOR (m:IngestMeta) REQUIRE m.key IS UNIQUE",
+    "CREATE CONSTRAINT column_fqn IF NOT EXISTS FOR (c:Column) REQUIRE c.fqn IS UNIQUE",
     "CREATE INDEX depends_on_file IF NOT EXISTS FOR ()-[d:DEPENDS_ON]-() ON (d.file)",
+    "CREATE INDEX derives_from_file IF NOT EXISTS FOR ()-[d:DERIVES_FROM]-() ON (d.file)",
     "CREATE INDEX table_name IF NOT EXISTS FOR (t:Table) ON (t.name)",
 )
 
@@ -21,12 +23,23 @@ TOUCHED_TABLES = (
     "MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(:Statement)-[:READS|WRITES]->(t:Table) "
     "RETURN collect(DISTINCT t.fqn) AS fqns"
 )
+# Columns a file's current statements touch (DERIVES_FROM edges carrying its path, DEFINES edges).
+TOUCHED_COLUMNS = (
+    "UNWIND $paths AS path "
+    "CALL (path) { "
+    "  MATCH (a:Column)-[:DERIVES_FROM {file: path}]->(b:Column) RETURN [a.fqn, b.fqn] AS pair "
+    "  UNION "
+    "  MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(:Statement)-[:DEFINES]->(c:Column) RETURN [c.fqn] AS pair "
+    "} "
+    "UNWIND pair AS fqn RETURN collect(DISTINCT fqn) AS fqns"
+)
 DELETE_STATEMENTS = (
     "UNWIND $paths AS path "
     "MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(s:Statement) "
     "DETACH DELETE s"
 )
 DELETE_DEPENDS_ON = "UNWIND $paths AS path MATCH ()-[d:DEPENDS_ON {file: path}]->() DELETE d"
+DELETE_DERIVES_FROM = "UNWIND $paths AS path MATCH ()-[d:DERIVES_FROM {file: path}]->() DELETE d"
 DELETE_FILES = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) DETACH DELETE f"
 
 MERGE_FILES = "UNWIND $rows AS r MERGE (f:SqlFile {path: r.path}) SET f += r"
@@ -51,12 +64,31 @@ MERGE_DEPENDS_ON = (
     "UNWIND $rows AS r MATCH (a:Table {fqn: r.target}) MATCH (b:Table {fqn: r.source}) "
     "MERGE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
 )
+MERGE_COLUMNS = (
+    "UNWIND $rows AS r MATCH (t:Table {fqn: r.table}) "
+    "MERGE (c:Column {fqn: r.fqn}) ON CREATE SET c.name = r.name, c.table = r.table "
+    "MERGE (t)-[:HAS_COLUMN]->(c)"
+)
+MERGE_DEFINES = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (c:Column {fqn: r.column}) MERGE (s)-[:DEFINES]->(c)"
+)
+MERGE_DERIVES_FROM = (
+    "UNWIND $rows AS r MATCH (a:Column {fqn: r.target}) MATCH (b:Column {fqn: r.source}) "
+    "MERGE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement}]->(b)"
+)
 
+# After a replace: drop columns nothing derives from, into or defines any more.
+DELETE_ORPHAN_COLUMNS = (
+    "UNWIND $fqns AS fqn MATCH (c:Column {fqn: fqn}) "
+    "WHERE NOT EXISTS { (c)-[:DERIVES_FROM]-() } AND NOT EXISTS { (:Statement)-[:DEFINES]->(c) } "
+    "DETACH DELETE c"
+)
 # After a replace: drop tables no statement refers to any more, then derive `kind` from what defines them.
 DELETE_ORPHAN_TABLES = (
     "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "
     "WHERE NOT EXISTS { (:Statement)-[:READS|WRITES]->(t) } "
-    "DETACH DELETE t"
+    "OPTIONAL MATCH (t)-[:HAS_COLUMN]->(c:Column) "
+    "DETACH DELETE c, t"
 )
 SET_TABLE_KINDS = (
     "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "

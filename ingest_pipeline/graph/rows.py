@@ -23,12 +23,15 @@ class FileRows:
     reads: list[dict[str, str]] = field(default_factory=list)
     writes: list[dict[str, str]] = field(default_factory=list)
     depends_on: list[dict[str, str]] = field(default_factory=list)
+    # Column lineage, filled in by graph.columns once the catalog is known (at write time).
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    defines: list[dict[str, str]] = field(default_factory=list)
+    derives: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
-        return 1 + sum(
-            len(rows) for rows in (self.statements, self.tables, self.reads, self.writes, self.depends_on)
-        )
+        parts = (self.statements, self.tables, self.reads, self.writes, self.depends_on, self.columns, self.defines, self.derives)
+        return 1 + sum(len(rows) for rows in parts)
 
 
 def statement_id(path: str, index: int) -> str:
@@ -88,13 +91,13 @@ def file_rows(task: FileTask, lineage: FileLineage | None, ingested_at: str, rea
             if source != target
         )
     rows.tables = sorted(tables.values(), key=lambda r: r["fqn"])
-    rows.depends_on = _unique_sorted(rows.depends_on, ("target", "source"))
-    rows.reads = _unique_sorted(rows.reads, ("statement", "fqn"))
-    rows.writes = _unique_sorted(rows.writes, ("statement", "fqn"))
+    rows.depends_on = unique_sorted(rows.depends_on, ("target", "source"))
+    rows.reads = unique_sorted(rows.reads, ("statement", "fqn"))
+    rows.writes = unique_sorted(rows.writes, ("statement", "fqn"))
     return rows
 
 
-def _unique_sorted(rows: list[dict[str, str]], keys: tuple[str, ...]) -> list[dict[str, str]]:
+def unique_sorted(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """Dedupe and sort by key: sorted MERGE order keeps concurrent writers from deadlocking."""
     unique = {tuple(row[k] for k in keys): row for row in rows}
     return [unique[key] for key in sorted(unique)]

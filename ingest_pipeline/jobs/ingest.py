@@ -32,7 +32,9 @@ from pydantic import Field
 
 from ingest_pipeline import dead_letters
 from ingest_pipeline.jobs.executor import ingest_executor, worker_count
+from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
 from ingest_pipeline.graph.rows import FileRows, file_rows
+from ingest_pipeline.lineage import FileLineage, build_catalog
 from ingest_pipeline.parsing import DialectRules, parse_files
 from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
 from ingest_pipeline.metrics import RUN_METRICS, WORKER_METRICS, RunCounts, run_increments
@@ -74,6 +76,10 @@ class IngestConfig(Config):
         description="Upper bound of files per parse chunk; a run stops between chunks when terminated.",
     )
     file_time_budget_seconds: float = Field(default_factory=lambda: env_float("INGEST_FILE_TIME_BUDGET_SECONDS", 5.0))
+    column_lineage: bool = Field(
+        default_factory=lambda: env_bool("INGEST_COLUMN_LINEAGE", True),
+        description="Extract column lineage too (INGEST_COLUMN_LINEAGE); off, only table lineage is written.",
+    )
 
 
 @dataclass
@@ -82,11 +88,14 @@ class ParseChunk:
     tasks: list[FileTask]
     dialect_rules: DialectRules
     time_budget_seconds: float
+    column_lineage: bool
 
 
 @dataclass
 class ChunkResult:
     rows: list[FileRows]
+    # The models behind the rows: column rows are built from them at write time, with the catalog.
+    lineages: dict[str, FileLineage]
     unreadable: dict[str, str]
     parsed: int
     from_cache: int
@@ -156,7 +165,7 @@ def plan_batch(
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
-            ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds),
+            ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage),
             mapping_key=str(index),
             output_name="chunks",
         )
@@ -182,7 +191,9 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     started = time.perf_counter()
     cache = parse_cache.open()
     try:
-        parsed = parse_files(Path(chunk.source_dir), chunk.tasks, chunk.dialect_rules, cache, chunk.time_budget_seconds)
+        parsed = parse_files(
+            Path(chunk.source_dir), chunk.tasks, chunk.dialect_rules, cache, chunk.time_budget_seconds, chunk.column_lineage
+        )
     finally:
         if cache is not None:
             cache.close()
@@ -196,6 +207,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     lineages = [p.lineage for p in parsed if p.lineage is not None]
     return ChunkResult(
         rows=rows,
+        lineages={p.task.path: p.lineage for p in parsed if p.lineage is not None and p.read_error is None},
         unreadable=unreadable,
         parsed=sum(1 for p in parsed if p.lineage is not None and not p.from_cache),
         from_cache=sum(1 for p in parsed if p.from_cache),
@@ -230,6 +242,10 @@ def write_graph(
 
     state = ledger.open()
     try:
+        lineages = {path: lineage for chunk in chunks for path, lineage in chunk.lineages.items()}
+        stale = _attach_column_rows(rows, lineages, plan.deleted, state)
+        if stale:
+            context.log.info(f"{len(stale)} file(s) read a table whose definition changed; the next run refreshes their columns")
         try:
             state.bind_graph(neo4j.graph_id())
             outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id, on_commit=record)
@@ -256,6 +272,23 @@ def write_graph(
     )
 
 
+def _attach_column_rows(rows: list[FileRows], lineages: dict[str, FileLineage], deleted: list[str], state: Ledger) -> list[str]:
+    """Update the corpus catalog with this batch, expand each file's column lineage against it, and
+    mark files elsewhere whose expansions used a definition that changed; returns those files."""
+    before = state.definitions()
+    paths = [*lineages, *deleted]
+    state.replace_definitions(paths, {path: file_definitions(lineage) for path, lineage in lineages.items()})
+    definitions = state.definitions()
+    old_catalog, catalog = build_catalog(before), build_catalog(definitions)
+    dependencies = {}
+    for file in rows:
+        columns = column_rows(file.path, lineages[file.path], catalog, definitions)
+        attach(file, columns)
+        dependencies[file.path] = columns.depends_on_definitions
+    state.replace_definition_dependencies(paths, dependencies)
+    return state.mark_dependents_stale(changed_tables(old_catalog, catalog), exclude=set(paths))
+
+
 @op(description="Record what the run did as asset materializations.")
 def report(
     context: OpExecutionContext,
@@ -271,7 +304,10 @@ def report(
     written = set(summary.written)
     rows = [r for c in chunks for r in c.rows if r.path in written]
     tables = {t["fqn"] for r in rows for t in r.tables}
-    relationships = sum(len(r.reads) + len(r.writes) + len(r.depends_on) + len(r.statements) for r in rows)
+    relationships = sum(
+        len(r.reads) + len(r.writes) + len(r.depends_on) + len(r.statements) + len(r.columns) + len(r.defines) + len(r.derives)
+        for r in rows
+    )
     seen = summary.plan.files_seen
     context.log_event(
         AssetMaterialization(
@@ -286,6 +322,8 @@ def report(
                 "files_parsed": sum(c.parsed for c in chunks),
                 "statements": sum(c.statements for c in chunks),
                 "tables": len(tables),
+                "columns": len({c["fqn"] for r in rows for c in r.columns}),
+                "column_edges": sum(len(r.derives) for r in rows),
                 "relationships_written": relationships,
                 "graph_rows_written": sum(r.row_count for r in rows),
                 "parse_errors": sum(c.parse_errors for c in chunks),

@@ -230,8 +230,9 @@ class Neo4jResource(ConfigurableResource):
 
         def unit(tx: ManagedTransaction) -> None:
             touched = set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"])
-            tx.run(cypher.DELETE_STATEMENTS, paths=paths).consume()
-            tx.run(cypher.DELETE_DEPENDS_ON, paths=paths).consume()
+            touched_columns = set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"])
+            for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM):
+                tx.run(query, paths=paths).consume()
             if deleted:
                 tx.run(cypher.DELETE_FILES, paths=list(deleted)).consume()
             for query, rows in _row_sets(group, tables):
@@ -242,6 +243,7 @@ class Neo4jResource(ConfigurableResource):
                     stats.batches += 1
                     stats.entities += summary.counters.nodes_created
                     stats.relationships += summary.counters.relationships_created
+            tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched_columns)).consume()
             fqns = sorted(touched | {t["fqn"] for t in tables})
             tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
             tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
@@ -253,9 +255,13 @@ class Neo4jResource(ConfigurableResource):
         """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
         paths = sorted(f.path for f in group)
         touched: set[str] = set()
+        touched_columns: set[str] = set()
         for path in paths:
             touched |= set(self._execute_write(lambda tx, p=path: tx.run(cypher.TOUCHED_TABLES, paths=[p]).single()["fqns"]))
-            for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON):
+            touched_columns |= set(
+                self._execute_write(lambda tx, p=path: tx.run(cypher.TOUCHED_COLUMNS, paths=[p]).single()["fqns"])
+            )
+            for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM):
                 self._execute_write(lambda tx, q=query, p=path: tx.run(q, paths=[p]).consume())
                 stats.transactions += 1
         tables = _merge_tables(group)
@@ -266,6 +272,8 @@ class Neo4jResource(ConfigurableResource):
                 stats.batches += 1
                 stats.entities += summary.counters.nodes_created
                 stats.relationships += summary.counters.relationships_created
+        columns = sorted(touched_columns)
+        self._execute_write(lambda tx: tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=columns).consume())
         fqns = sorted(touched | {t["fqn"] for t in tables})
         for query in (cypher.DELETE_ORPHAN_TABLES, cypher.SET_TABLE_KINDS):
             self._execute_write(lambda tx, q=query: tx.run(q, fqns=fqns).consume())
@@ -302,6 +310,9 @@ def _row_sets(group: list[FileRows], tables: list[dict[str, Any]]) -> list[tuple
         (cypher.MERGE_READS, sorted((r for f in group for r in f.reads), key=lambda r: (r["fqn"], r["statement"]))),
         (cypher.MERGE_WRITES, sorted((r for f in group for r in f.writes), key=lambda r: (r["fqn"], r["statement"]))),
         (cypher.MERGE_DEPENDS_ON, [d for f in group for d in f.depends_on]),
+        (cypher.MERGE_COLUMNS, sorted({c["fqn"]: c for f in group for c in f.columns}.values(), key=lambda c: c["fqn"])),
+        (cypher.MERGE_DEFINES, [d for f in group for d in f.defines]),
+        (cypher.MERGE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))),
     ]
 
 

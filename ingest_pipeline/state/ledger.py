@@ -7,11 +7,13 @@ a node of its own), so a wiped database or a different NEO4J_URI makes every fil
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest_pipeline.lineage.model import ColumnRef, TableRef
 from ingest_pipeline.state.sqlite import open_database, transaction
 
 SCHEMA_VERSION = 1
@@ -53,6 +55,22 @@ CREATE TABLE IF NOT EXISTS batch_files (
     PRIMARY KEY (batch_id, path)
 );
 CREATE INDEX IF NOT EXISTS batch_files_path ON batch_files(path);
+-- The schema catalog built from the corpus: each defining statement's ordered columns (a star
+-- placeholder has the source table in star_table), and which files' column lineage consulted which
+-- tables' definitions (to refresh them when a definition changes).
+CREATE TABLE IF NOT EXISTS column_definitions (
+    path TEXT NOT NULL,
+    statement INTEGER NOT NULL,
+    table_fqn TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    PRIMARY KEY (path, statement)
+);
+CREATE TABLE IF NOT EXISTS definition_dependencies (
+    path TEXT NOT NULL,
+    table_fqn TEXT NOT NULL,
+    PRIMARY KEY (path, table_fqn)
+);
+CREATE INDEX IF NOT EXISTS definition_dependencies_table ON definition_dependencies(table_fqn);
 -- Running totals behind the Prometheus counters and histograms (a Pushgateway keeps, never adds).
 CREATE TABLE IF NOT EXISTS metric_totals (
     name TEXT NOT NULL,
@@ -268,3 +286,52 @@ class Ledger:
             if publish is not None:
                 publish(totals)
         return totals
+
+    # -- schema catalog ------------------------------------------------------------------------
+
+    def definitions(self) -> dict[str, list[ColumnRef]]:
+        """Table fqn -> ordered defined columns; for a table defined more than once, the last
+        definition by (path, statement) wins, so the result does not depend on ingest order."""
+        found: dict[str, list[ColumnRef]] = {}
+        rows = self._db.execute("SELECT table_fqn, columns FROM column_definitions ORDER BY path, statement")
+        for table_fqn, columns in rows:
+            found[table_fqn] = [
+                ColumnRef(TableRef(*ref[:3]), ref[3], tuple(ref[4])) for ref in json.loads(columns)
+            ]
+        return found
+
+    def replace_definitions(self, paths: Iterable[str], definitions: dict[str, list[tuple[int, str, list[ColumnRef]]]]) -> None:
+        """Forget what `paths` defined and record their new definitions (path -> [(statement, table, columns)])."""
+        rows = [
+            (path, index, table, json.dumps([[c.table.catalog, c.table.db, c.table.name, c.column, list(c.excluded)] for c in columns]))
+            for path, found in definitions.items()
+            for index, table, columns in found
+        ]
+        with transaction(self._db):
+            self._db.executemany("DELETE FROM column_definitions WHERE path = ?", [(p,) for p in paths])
+            self._db.executemany("INSERT INTO column_definitions VALUES (?, ?, ?, ?)", rows)
+
+    def replace_definition_dependencies(self, paths: Iterable[str], dependencies: dict[str, set[str]]) -> None:
+        with transaction(self._db):
+            self._db.executemany("DELETE FROM definition_dependencies WHERE path = ?", [(p,) for p in paths])
+            self._db.executemany(
+                "INSERT INTO definition_dependencies VALUES (?, ?)",
+                [(path, table) for path, tables in dependencies.items() for table in sorted(tables)],
+            )
+
+    def mark_dependents_stale(self, tables: set[str], exclude: set[str]) -> list[str]:
+        """Files whose column lineage consulted one of `tables` (other than `exclude`) become pending."""
+        if not tables:
+            return []
+        marks = ",".join("?" * len(tables))
+        rows = self._db.execute(
+            f"SELECT DISTINCT d.path FROM definition_dependencies d JOIN files f USING (path) "
+            f"WHERE d.table_fqn IN ({marks}) AND f.status = ?",
+            [*sorted(tables), INGESTED],
+        )
+        stale = sorted(row[0] for row in rows if row[0] not in exclude)
+        with transaction(self._db):
+            self._db.executemany(
+                "UPDATE files SET status = ?, updated_at = ? WHERE path = ?", [(PENDING, time.time(), p) for p in stale]
+            )
+        return stale

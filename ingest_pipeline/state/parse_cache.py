@@ -1,7 +1,7 @@
 """Content-addressed cache of lineage models in SQLite, shared by parallel parse steps.
 
-Key: sha256(file bytes) + dialect + extractor version, so a changed extractor or dialect never
-serves a stale model. Values are zlib-compressed JSON. Recency for LRU is collected in memory
+Key: sha256(file bytes) + dialect + extractor version + column switch, so a changed extractor,
+dialect or INGEST_COLUMN_LINEAGE never serves a stale model. Values are zlib-compressed JSON. Recency for LRU is collected in memory
 and written once per flush, so a run of cache hits does not become a storm of writes.
 """
 
@@ -33,8 +33,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 _SQLITE_MAX_VARIABLES = 900
 
 
-def cache_key(sha256: str, dialect: str) -> str:
-    return hashlib.sha256(f"{sha256}|{dialect}|{EXTRACTOR_VERSION}".encode()).hexdigest()
+def cache_key(sha256: str, dialect: str, columns: bool = True) -> str:
+    """Bytes, dialect, extractor version and whether column lineage was extracted: any change is a miss."""
+    return hashlib.sha256(f"{sha256}|{dialect}|{EXTRACTOR_VERSION}|{'columns' if columns else 'tables'}".encode()).hexdigest()
 
 
 def encode(lineage: FileLineage) -> bytes:

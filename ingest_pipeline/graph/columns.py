@@ -1,0 +1,74 @@
+"""Column lineage -> graph rows, with `*` expanded from the corpus's own schema catalog.
+
+The catalog is every CREATE TABLE / CTAS / view definition seen in the ingested files (kept in the
+ledger, so it spans runs). A file's column edges are expanded against it when the file is written;
+the tables an expansion consulted are remembered, so that when one of those definitions changes
+the dependent files can be refreshed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest_pipeline.graph.rows import FileRows, statement_id, unique_sorted
+from ingest_pipeline.lineage import ColumnRef, FileLineage, expand_stars, star_tables
+
+Definitions = Mapping[str, Sequence[ColumnRef]]
+
+
+def file_definitions(lineage: FileLineage) -> list[tuple[int, str, list[ColumnRef]]]:
+    """(statement index, defined table fqn, ordered columns) for each statement that defines a table."""
+    found = []
+    for statement in lineage.statements:
+        if statement.defined_columns and statement.writes:
+            found.append((statement.index, statement.writes[0].fqn, list(statement.defined_columns)))
+    return found
+
+
+@dataclass
+class ColumnRows:
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    defines: list[dict[str, str]] = field(default_factory=list)
+    derives: list[dict[str, Any]] = field(default_factory=list)
+    # Tables whose catalog entries the expansion consulted (refresh this file when they change).
+    depends_on_definitions: set[str] = field(default_factory=set)
+
+
+def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[str]], definitions: Definitions) -> ColumnRows:
+    """Column nodes, DEFINES and DERIVES_FROM rows of one file, stars expanded where the catalog can."""
+    rows = ColumnRows()
+    columns: dict[str, dict[str, Any]] = {}
+
+    def column(ref: ColumnRef) -> str:
+        columns.setdefault(ref.fqn, {"fqn": ref.fqn, "name": ref.column, "table": ref.table.fqn})
+        return ref.fqn
+
+    for statement in lineage.statements:
+        sid = statement_id(path, statement.index)
+        if statement.defined_columns and statement.writes:
+            table = statement.writes[0]
+            names = catalog.get(table.fqn) or [ref.column for ref in statement.defined_columns if not ref.is_star]
+            for name in names:
+                rows.defines.append({"statement": sid, "column": column(ColumnRef(table, name))})
+        if not statement.columns:
+            continue
+        rows.depends_on_definitions |= star_tables(statement, definitions)
+        for edge in expand_stars(statement, catalog):
+            target = column(edge.target)
+            for source in edge.sources:
+                rows.derives.append({"target": target, "source": column(source), "file": path, "statement": sid})
+    rows.columns = [columns[fqn] for fqn in sorted(columns)]
+    rows.defines = unique_sorted(rows.defines, ("statement", "column"))
+    rows.derives = unique_sorted(rows.derives, ("target", "source", "statement"))
+    return rows
+
+
+def attach(rows: FileRows, columns: ColumnRows) -> None:
+    rows.columns, rows.defines, rows.derives = columns.columns, columns.defines, columns.derives
+
+
+def changed_tables(before: Mapping[str, Sequence[str]], after: Mapping[str, Sequence[str]]) -> set[str]:
+    """Tables whose known columns differ between two catalogs."""
+    return {fqn for fqn in before.keys() | after.keys() if list(before.get(fqn, ())) != list(after.get(fqn, ()))}

@@ -1,0 +1,69 @@
+"""Column lineage in the graph: `*` expanded from the corpus catalog, refreshed when a definition changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest_pipeline.graph.columns import changed_tables, column_rows
+from ingest_pipeline.lineage import build_catalog, extract_lineage
+from ingest_pipeline.state.ledger import INGESTED, PENDING, Ledger
+from ingest_pipeline_tests.support import graph_edges, graph_metadata, run_ingest
+
+
+def derives(neo4j) -> set[tuple[str, str]]:
+    return {(a, b) for a, kind, b in graph_edges(neo4j) if kind == "DERIVES_FROM"}
+
+
+def write(folder: Path, name: str, sql: str) -> None:
+    (folder / name).write_text(sql)
+
+
+def test_star_is_expanded_from_another_files_ddl_and_refreshed_when_it_changes(resources, tmp_path):
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    write(folder, "ddl.sql", "CREATE TABLE raw.customers (id INT, name TEXT);")
+    write(folder, "view.sql", "CREATE VIEW mart.v AS SELECT * FROM raw.customers;\nINSERT INTO mart.unknown SELECT * FROM ext.feed;")
+
+    run_ingest(resources, folder)
+    assert derives(resources["neo4j"]) == {
+        ("mart.v.id", "raw.customers.id"),
+        ("mart.v.name", "raw.customers.name"),
+        ("mart.unknown.*", "ext.feed.*"),  # nobody defines ext.feed: the star is recorded as such
+    }
+
+    write(folder, "ddl.sql", "CREATE TABLE raw.customers (id INT, name TEXT, email TEXT);")
+    run_ingest(resources, folder)
+    ledger = Ledger(Path(resources["ledger"].path))
+    assert ledger.get("view.sql").status == PENDING  # its expansion used the old definition
+
+    refresh = run_ingest(resources, folder)
+    assert ("mart.v.email", "raw.customers.email") in derives(resources["neo4j"])
+    assert ledger.get("view.sql").status == INGESTED
+    metadata = graph_metadata(refresh)
+    assert metadata["files_ingested"] == 1 and metadata["files_parsed"] == 0  # served from the parse cache
+
+
+def test_column_lineage_can_be_switched_off(resources, warehouse):
+    run_ingest(resources, warehouse, column_lineage=False)
+
+    labels = {row["label"] for row in resources["neo4j"].query("MATCH (n) RETURN DISTINCT labels(n)[0] AS label")}
+    assert "Column" not in labels and "Table" in labels
+
+
+def test_column_rows_and_changed_tables():
+    ddl = extract_lineage("CREATE TABLE s.t (a INT, b INT)", "postgres")
+    query = extract_lineage("INSERT INTO s.u SELECT t.*, a + b AS total FROM s.t AS t", "postgres")
+    definitions = {"s.t": ddl.statements[0].defined_columns}
+    catalog = build_catalog(definitions)
+
+    rows = column_rows("q.sql", query, catalog, definitions)
+
+    assert {(d["target"], d["source"]) for d in rows.derives} == {
+        ("s.u.a", "s.t.a"),
+        ("s.u.b", "s.t.b"),
+        ("s.u.total", "s.t.a"),
+        ("s.u.total", "s.t.b"),
+    }
+    assert rows.depends_on_definitions == {"s.t", "s.u"}  # s.u: an INSERT without a column list maps by position
+    assert {r["statement"] for r in rows.derives} == {"q.sql#0"}
+    assert changed_tables({"s.t": ["a", "b"]}, {"s.t": ["a", "b", "c"], "s.x": ["k"]}) == {"s.t", "s.x"}
