@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_pipeline.lineage import FileLineage, dialect_from_comment, extract_lineage
+from ingest_pipeline.lineage import FileLineage, StatementLineage, dialect_from_comment, extract_lineage
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 
@@ -56,11 +56,18 @@ def parse_files(
     cache: ParseCache | None,
     time_budget_seconds: float | None = None,
     columns: bool = True,
+    max_file_bytes: int | None = None,
 ) -> list[ParsedFile]:
-    """Parse each task's file, serving unchanged bytes from the cache and filling it with new results."""
+    """Parse each task's file, serving unchanged bytes from the cache and filling it with new results.
+
+    A file larger than max_file_bytes is not read at all: it gets one ERROR statement saying why.
+    """
     texts: dict[str, tuple[str, bool, str]] = {}
     results: dict[str, ParsedFile] = {}
     for task in tasks:
+        if max_file_bytes is not None and task.size_bytes > max_file_bytes:
+            results[task.path] = ParsedFile(task, _oversized(task, max_file_bytes, rules.default))
+            continue
         try:
             text, decode_errors = read_text(source_dir / task.path)
         except OSError as error:
@@ -90,3 +97,8 @@ def parse_files(
         cache.put_many(fresh)
         cache.flush()
     return [results[task.path] for task in tasks]
+
+
+def _oversized(task: FileTask, limit: int, dialect: str) -> FileLineage:
+    message = f"file is {task.size_bytes} bytes, more than the limit of {limit} (INGEST_MAX_FILE_BYTES); not parsed"
+    return FileLineage(dialect=dialect, statements=[StatementLineage(0, "ERROR", 1, error=message)])

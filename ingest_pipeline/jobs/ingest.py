@@ -76,6 +76,10 @@ class IngestConfig(Config):
         description="Upper bound of files per parse chunk; a run stops between chunks when terminated.",
     )
     file_time_budget_seconds: float = Field(default_factory=lambda: env_float("INGEST_FILE_TIME_BUDGET_SECONDS", 5.0))
+    max_file_bytes: int = Field(
+        default_factory=lambda: env_int("INGEST_MAX_FILE_BYTES", 20_000_000),
+        description="Files larger than this are recorded with an ERROR statement, not parsed (INGEST_MAX_FILE_BYTES).",
+    )
     column_lineage: bool = Field(
         default_factory=lambda: env_bool("INGEST_COLUMN_LINEAGE", True),
         description="Extract column lineage too (INGEST_COLUMN_LINEAGE); off, only table lineage is written.",
@@ -89,6 +93,7 @@ class ParseChunk:
     dialect_rules: DialectRules
     time_budget_seconds: float
     column_lineage: bool
+    max_file_bytes: int
 
 
 @dataclass
@@ -165,7 +170,9 @@ def plan_batch(
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
-            ParseChunk(str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage),
+            ParseChunk(
+                str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes
+            ),
             mapping_key=str(index),
             output_name="chunks",
         )
@@ -192,7 +199,13 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     cache = parse_cache.open()
     try:
         parsed = parse_files(
-            Path(chunk.source_dir), chunk.tasks, chunk.dialect_rules, cache, chunk.time_budget_seconds, chunk.column_lineage
+            Path(chunk.source_dir),
+            chunk.tasks,
+            chunk.dialect_rules,
+            cache,
+            chunk.time_budget_seconds,
+            chunk.column_lineage,
+            chunk.max_file_bytes,
         )
     finally:
         if cache is not None:
