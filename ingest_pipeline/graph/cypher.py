@@ -48,33 +48,35 @@ MERGE_TABLES = (
     "ON CREATE SET t.kind = 'table' "
     "SET t.name = r.name, t.db = r.db, t.catalog = r.catalog"
 )
-MERGE_STATEMENTS = (
+# What belongs to one file alone (its statements and every edge carrying its path) was deleted in
+# the same transaction just before, and rows arrive deduplicated: CREATE is safe there and spares
+# Neo4j the existence check MERGE would make. Shared nodes (files, tables, columns) are MERGEd.
+CREATE_STATEMENTS = (
     "UNWIND $rows AS r MATCH (f:SqlFile {path: r.path}) "
-    "MERGE (s:Statement {id: r.id}) "
-    "SET s.index = r.index, s.kind = r.kind, s.line = r.line, s.error = r.error, s.renamed_from = r.renamed_from "
-    "MERGE (f)-[:HAS_STATEMENT]->(s)"
+    "CREATE (f)-[:HAS_STATEMENT]->(:Statement {id: r.id, index: r.index, kind: r.kind, line: r.line, "
+    "error: r.error, renamed_from: r.renamed_from})"
 )
-MERGE_READS = (
-    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) MERGE (s)-[:READS]->(t)"
+CREATE_READS = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) CREATE (s)-[:READS]->(t)"
 )
-MERGE_WRITES = (
-    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) MERGE (s)-[:WRITES]->(t)"
+CREATE_WRITES = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) CREATE (s)-[:WRITES]->(t)"
 )
-MERGE_DEPENDS_ON = (
+CREATE_DEPENDS_ON = (
     "UNWIND $rows AS r MATCH (a:Table {fqn: r.target}) MATCH (b:Table {fqn: r.source}) "
-    "MERGE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
+    "CREATE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
 )
 MERGE_COLUMNS = (
     "UNWIND $rows AS r MATCH (t:Table {fqn: r.table}) "
     "MERGE (c:Column {fqn: r.fqn}) ON CREATE SET c.name = r.name, c.table = r.table "
     "MERGE (t)-[:HAS_COLUMN]->(c)"
 )
-MERGE_DEFINES = (
-    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (c:Column {fqn: r.column}) MERGE (s)-[:DEFINES]->(c)"
+CREATE_DEFINES = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (c:Column {fqn: r.column}) CREATE (s)-[:DEFINES]->(c)"
 )
-MERGE_DERIVES_FROM = (
+CREATE_DERIVES_FROM = (
     "UNWIND $rows AS r MATCH (a:Column {fqn: r.target}) MATCH (b:Column {fqn: r.source}) "
-    "MERGE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement}]->(b)"
+    "CREATE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement}]->(b)"
 )
 
 # After a replace: drop columns nothing derives from, into or defines any more.

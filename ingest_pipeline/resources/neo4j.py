@@ -306,13 +306,13 @@ def _row_sets(group: list[FileRows], tables: list[dict[str, Any]]) -> list[tuple
     return [
         (cypher.MERGE_FILES, [f.file for f in group]),
         (cypher.MERGE_TABLES, tables),
-        (cypher.MERGE_STATEMENTS, [s for f in group for s in f.statements]),
-        (cypher.MERGE_READS, sorted((r for f in group for r in f.reads), key=lambda r: (r["fqn"], r["statement"]))),
-        (cypher.MERGE_WRITES, sorted((r for f in group for r in f.writes), key=lambda r: (r["fqn"], r["statement"]))),
-        (cypher.MERGE_DEPENDS_ON, [d for f in group for d in f.depends_on]),
+        (cypher.CREATE_STATEMENTS, [s for f in group for s in f.statements]),
+        (cypher.CREATE_READS, sorted((r for f in group for r in f.reads), key=lambda r: (r["fqn"], r["statement"]))),
+        (cypher.CREATE_WRITES, sorted((r for f in group for r in f.writes), key=lambda r: (r["fqn"], r["statement"]))),
+        (cypher.CREATE_DEPENDS_ON, [d for f in group for d in f.depends_on]),
         (cypher.MERGE_COLUMNS, sorted({c["fqn"]: c for f in group for c in f.columns}.values(), key=lambda c: c["fqn"])),
-        (cypher.MERGE_DEFINES, [d for f in group for d in f.defines]),
-        (cypher.MERGE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))),
+        (cypher.CREATE_DEFINES, [d for f in group for d in f.defines]),
+        (cypher.CREATE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))),
     ]
 
 
