@@ -30,6 +30,7 @@ def test_ingest_writes_exact_graph(resources, warehouse):
     assert metadata["files_seen"] == 3 and metadata["files_ingested"] == 3 and metadata["files_failed"] == 0
     assert metadata["statements"] == 6 and metadata["tables"] == 5 and metadata["parse_errors"] == 1
     assert metadata["columns"] == 12 and metadata["column_edges"] == 7
+    assert metadata["executor"] == "in_process" and metadata["workers"] == 1
 
 
 def test_rerun_is_idempotent_and_skips_unchanged(resources, warehouse):

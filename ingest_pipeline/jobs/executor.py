@@ -1,8 +1,8 @@
 """The ingest job's executor: Dagster's multi-or-in-process executor with defaults tuned for parsing.
 
 Multiprocess by default, `max_concurrent` = INGEST_WORKERS (CPU count when unset), and the
-`forkserver` start method with the project's modules preloaded, so each parse step forks from a
-process that has already imported Dagster, sqlglot and the pipeline instead of importing them
+`forkserver` start method with the heavy libraries preloaded, so each parse step forks from a
+process that has already imported Dagster, sqlglot and the Neo4j driver instead of importing them
 again. Small batches choose `in_process` per run (the sensor does this below
 INGEST_INPROCESS_MAX_FILES), where step start-up would cost more than the parsing.
 """
@@ -21,7 +21,9 @@ from dagster._core.definitions.executor_definition import (  # the pinned Dagste
 
 from ingest_pipeline.settings import env_int
 
-PRELOAD_MODULES = ["ingest_pipeline.definitions"]
+# Libraries only: the definitions module reads the environment when imported, and a forkserver
+# outlives the run that started it (a later run in the same process would inherit stale settings).
+PRELOAD_MODULES = ["ingest_pipeline.lineage", "ingest_pipeline.resources", "ingest_pipeline.parsing"]
 
 
 def worker_count() -> int:

@@ -5,6 +5,7 @@ No `from __future__ import annotations` here: Dagster reads the op signatures at
 
 
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ class ChunkResult:
     step_seconds: float
     # Wall-clock time the op body began: minus the end of plan_batch, it is the step start-up cost.
     body_started_at: float
+    # The process that parsed the chunk: the same as report's when the run executed in process.
+    pid: int
 
 
 @dataclass
@@ -229,6 +232,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
         parse_errors=sum(l.error_count for l in lineages),
         step_seconds=time.perf_counter() - started,
         body_started_at=body_started_at,
+        pid=os.getpid(),
     )
 
 
@@ -288,6 +292,8 @@ def write_graph(
 def _attach_column_rows(rows: list[FileRows], lineages: dict[str, FileLineage], deleted: list[str], state: Ledger) -> list[str]:
     """Update the corpus catalog with this batch, expand each file's column lineage against it, and
     mark files elsewhere whose expansions used a definition that changed; returns those files."""
+    if not lineages and not deleted:
+        return []  # a run where nothing changed leaves the catalog alone
     before = state.definitions()
     paths = [*lineages, *deleted]
     state.replace_definitions(paths, {path: file_definitions(lineage) for path, lineage in lineages.items()})
@@ -398,7 +404,7 @@ def report(
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = (context.run_config.get("execution") or {}).get("config") or {}
-    mode = "in_process" if "in_process" in execution else "multiprocess"
+    mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
     workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
     plan_end = next(
         (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
