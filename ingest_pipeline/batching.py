@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest_pipeline.planning import scan_sources, sha256_of
+from ingest_pipeline.planning import scan_sources, sha256_or_none
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger, LedgerEntry
 
 CRITICAL, NORMAL, BATCH = "CRITICAL", "NORMAL", "BATCH"
@@ -64,12 +64,12 @@ def _backing_off(entry: LedgerEntry, policy: BatchingPolicy, now: float) -> bool
 
 
 def find_changes(
-    source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float
+    source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float, in_flight: set[str]
 ) -> tuple[dict[str, tuple[int | None, int | None]], list[str]]:
-    """Files that need ingesting (path -> (size, mtime)) or deleting (path -> (None, None)), and parked files."""
+    """Files that need ingesting (path -> (size, mtime)) or deleting (path -> (None, None)), and parked
+    files; files in `in_flight` (in a requested batch) are left to their run."""
     on_disk = scan_sources(source_dir, policy.include, policy.ignore)
     entries = ledger.entries()
-    in_flight = ledger.in_flight_paths()
     changes: dict[str, tuple[int | None, int | None]] = {}
     parked: list[str] = []
     for path, stat in on_disk.items():
@@ -83,10 +83,8 @@ def find_changes(
         if entry.status == INGESTED and (entry.size_bytes, entry.mtime_ns) == signature:
             continue
         # The stat moved, or an earlier attempt failed: compare content (a `touch` is no change).
-        try:
-            same_bytes = sha256_of(source_dir / path) == entry.sha256
-        except OSError:
-            same_bytes = False
+        digest = sha256_or_none(source_dir / path)
+        same_bytes = digest is not None and digest == entry.sha256
         if same_bytes and entry.status == INGESTED:
             ledger.touch(path, *signature)
             continue
@@ -105,11 +103,11 @@ def decide_tick(
     source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float, batch_seq: int
 ) -> TickDecision:
     """Record this tick's changes and cut the batches to request now (batch ids from batch_seq on)."""
-    changes, parked = find_changes(source_dir, ledger, policy, now)
-    decision = TickDecision(deduplicated=ledger.note_changes(changes, now), parked=parked)
+    in_flight = ledger.in_flight_paths()
+    changes, parked = find_changes(source_dir, ledger, policy, now, in_flight)
+    decision = TickDecision(deduplicated=ledger.note_changes(changes, now), parked=parked, in_flight=len(in_flight))
     pending = ledger.pending_changes()
     decision.pending = len(pending)
-    decision.in_flight = len(ledger.in_flight_paths())
     if not pending:
         return decision
     quiet_for = now - max(change.last_changed for change in pending.values())

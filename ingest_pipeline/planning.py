@@ -71,6 +71,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_or_none(path: Path) -> str | None:
+    """The file's digest, or None when it cannot be read (gone, dangling link, no permission)."""
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
+
+
 def plan_batch(
     source_dir: Path,
     ledger: dict[str, LedgerEntry],

@@ -28,7 +28,7 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
-from ingest_pipeline.planning import sha256_of
+from ingest_pipeline.planning import sha256_or_none
 from ingest_pipeline.metrics import SENSOR_METRICS
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.resources.metrics import push_metrics
@@ -90,18 +90,11 @@ def _settle_finished_batches(context: SensorEvaluationContext, ledger: Ledger, f
             unwritten = [p for p in ledger.batch_paths(batch_id) if (e := ledger.get(p)) is None or e.status != INGESTED]
             ledger.mark_failed(
                 {p: f"run {run.run_id} {_FINISHED_BAD[run.status]}" for p in unwritten},
-                sha256s={p: sha for p in unwritten if (sha := _sha_or_none(folder / p))},
+                sha256s={p: sha for p in unwritten if (sha := sha256_or_none(folder / p))},
                 now=now,
             )
             ledger.close_batch(batch_id, "failed", now)
             context.log.warning(f"batch {batch_id}: run {run.run_id} {_FINISHED_BAD[run.status]}; {len(unwritten)} file(s) will be retried")
-
-
-def _sha_or_none(path: Path) -> str | None:
-    try:
-        return sha256_of(path)
-    except OSError:
-        return None
 
 
 def _back_pressure(context: SensorEvaluationContext, max_queued: int, min_memory_mb: float) -> str | None:

@@ -29,9 +29,15 @@ class FileRows:
     derives: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def relationship_count(self) -> int:
+        """Relationships these rows create (HAS_STATEMENT and HAS_COLUMN ride on statement and column rows)."""
+        parts = (self.statements, self.reads, self.writes, self.depends_on, self.columns, self.defines, self.derives)
+        return sum(len(rows) for rows in parts)
+
+    @property
     def row_count(self) -> int:
-        parts = (self.statements, self.tables, self.reads, self.writes, self.depends_on, self.columns, self.defines, self.derives)
-        return 1 + sum(len(rows) for rows in parts)
+        """Every row sent to Neo4j: the file, its tables, and one row per relationship."""
+        return 1 + len(self.tables) + self.relationship_count
 
 
 def statement_id(path: str, index: int) -> str:

@@ -323,10 +323,7 @@ def report(
     written = set(summary.written)
     rows = [r for c in chunks for r in c.rows if r.path in written]
     tables = {t["fqn"] for r in rows for t in r.tables}
-    relationships = sum(
-        len(r.reads) + len(r.writes) + len(r.depends_on) + len(r.statements) + len(r.columns) + len(r.defines) + len(r.derives)
-        for r in rows
-    )
+    relationships = sum(r.relationship_count for r in rows)
     seen = summary.plan.files_seen
     context.log_event(
         AssetMaterialization(

@@ -86,9 +86,11 @@ class Neo4jResource(ConfigurableResource):
     dead_letter_path: str = "data/failed_ingestion.jsonl"
 
     _driver: Driver | None = PrivateAttr(default=None)
+    _schema_ready: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._driver = None
+        self._schema_ready = False
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self.close()
@@ -97,6 +99,7 @@ class Neo4jResource(ConfigurableResource):
         if self._driver is not None:
             self._driver.close()
             self._driver = None
+        self._schema_ready = False
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -155,8 +158,12 @@ class Neo4jResource(ConfigurableResource):
     # -- schema and identity ------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
+        """Create constraints and indexes (idempotent), once per connection rather than per call."""
+        if self._schema_ready:
+            return
         for statement in cypher.SCHEMA:
             self._read(statement)
+        self._schema_ready = True
 
     def graph_id(self) -> str:
         """The graph's own random id (created on first use); the ledger is bound to it."""
