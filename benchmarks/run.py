@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -753,44 +754,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # Optimised, in process: cold, then warm / touched / single file / rebuild on the same state.
         state_a = str(bench.tmp / "state-a")
         opt = {**common, "mode": "in_process", "workers": 1, "batching": True, "cache": True}
+        def cold_runs(name: str, runs: int, overrides: dict[str, Any], state_dir: Callable[[int], str]):
+            """`runs` cold ingests into an emptied graph; the best one, with the largest RSS seen."""
+            steps, rss = [], []
+            for r in range(runs):
+                out = bench.child(name, {**opt, **overrides, "steps": [
+                    {"label": f"{name}-{r}", "source_dir": str(corpus), "state_dir": state_dir(r), "wipe": True}]})
+                steps.append(out["steps"][0])
+                rss.append(out["rss"])
+            best = {**_best(steps, files), "rss": max(rss, key=lambda x: x["total_mb"])}
+            bench.log(f"  best {best['wall_s']:.2f}s of {[s['wall_s'] for s in steps]}")
+            return best
+
         bench.log(f"cold, in process (workers=1), x{repeats}")
-        cold_steps = []
-        cold_rss = None
-        for r in range(repeats):
-            state = state_a if r == repeats - 1 else str(bench.tmp / f"state-cold-{r}")
-            out = bench.child("cold", {**opt, "steps": [
-                {"label": f"cold-{r}", "source_dir": str(corpus), "state_dir": state, "wipe": True}]})
-            cold_steps.append(out["steps"][0])
-            cold_rss = out["rss"] if cold_rss is None else max(cold_rss, out["rss"], key=lambda x: x["total_mb"])
-        scenarios["cold_in_process"] = {**_best(cold_steps, files), "rss": cold_rss}
-        bench.log(f"  best {scenarios['cold_in_process']['wall_s']:.2f}s of {[s['wall_s'] for s in cold_steps]}")
+        scenarios["cold_in_process"] = cold_runs(
+            "cold", repeats, {}, lambda r: state_a if r == repeats - 1 else str(bench.tmp / f"state-cold-{r}")
+        )
 
         # The same cold run with the parse cache off: what filling the cache costs a cold run.
         bench.log(f"cold, in process, parse cache off, x{1 if quick else 2}")
-        nocache, nocache_rss = [], []
-        for r in range(1 if quick else 2):
-            out = bench.child("cold-nocache", {**opt, "cache": False, "steps": [
-                {"label": f"cold-nocache-{r}", "source_dir": str(corpus), "state_dir": str(bench.tmp / f"state-nc-{r}"),
-                 "wipe": True}]})
-            nocache.append(out["steps"][0])
-            nocache_rss.append(out["rss"])
-        scenarios["cold_in_process_no_cache"] = {**_best(nocache, files),
-                                                 "rss": max(nocache_rss, key=lambda x: x["total_mb"])}
-        bench.log(f"  best {scenarios['cold_in_process_no_cache']['wall_s']:.2f}s of {[s['wall_s'] for s in nocache]}")
+        scenarios["cold_in_process_no_cache"] = cold_runs(
+            "cold-nocache", 1 if quick else 2, {"cache": False}, lambda r: str(bench.tmp / f"state-nc-{r}")
+        )
 
         # Column lineage off (run config `column_lineage: false`), where the job has that switch.
         bench.log(f"cold, in process, column lineage off, x{1 if quick else 2}")
         try:
-            tables_only, tables_rss = [], []
-            for r in range(1 if quick else 2):
-                out = bench.child("cold-tables-only", {**opt, "extra_config": {"column_lineage": False}, "steps": [
-                    {"label": f"cold-tables-{r}", "source_dir": str(corpus), "state_dir": str(bench.tmp / f"state-t-{r}"),
-                     "wipe": True}]})
-                tables_only.append(out["steps"][0])
-                tables_rss.append(out["rss"])
-            scenarios["cold_in_process_tables_only"] = {**_best(tables_only, files),
-                                                        "rss": max(tables_rss, key=lambda x: x["total_mb"])}
-            bench.log(f"  best {scenarios['cold_in_process_tables_only']['wall_s']:.2f}s of {[s['wall_s'] for s in tables_only]}")
+            scenarios["cold_in_process_tables_only"] = cold_runs(
+                "cold-tables-only",
+                1 if quick else 2,
+                {"extra_config": {"column_lineage": False}},
+                lambda r: str(bench.tmp / f"state-t-{r}"),
+            )
         except RuntimeError as error:
             bench.notes.append(f"column-lineage-off scenario skipped: {str(error)[:300]}")
             bench.log("  skipped (the job has no column_lineage switch)")
