@@ -9,7 +9,14 @@ SCHEMA = (
     "CREATE INDEX depends_on_file IF NOT EXISTS FOR ()-[d:DEPENDS_ON]-() ON (d.file)",
     "CREATE INDEX derives_from_file IF NOT EXISTS FOR ()-[d:DERIVES_FROM]-() ON (d.file)",
     "CREATE INDEX table_name IF NOT EXISTS FOR (t:Table) ON (t.name)",
+    "CREATE INDEX sql_file_source IF NOT EXISTS FOR (f:SqlFile) ON (f.source)",
+    # Graphs written before sources existed hold the default source's files only.
+    "MATCH (f:SqlFile) WHERE f.source IS NULL SET f.source = 'default'",
 )
+
+# The files the graph holds for one source, with the bytes it holds them for: the truth deletions
+# and "unchanged" are decided against.
+SOURCE_FILES = "MATCH (f:SqlFile {source: $source}) RETURN f.path AS path, f.sha256 AS sha256"
 
 # A random id the graph keeps for itself: the ledger is only trusted for the graph it was written to.
 GRAPH_ID = (

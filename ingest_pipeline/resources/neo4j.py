@@ -170,6 +170,23 @@ class Neo4jResource(ConfigurableResource):
         self.ensure_schema()
         return self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.GRAPH_ID).single()["graph_id"]))
 
+    def check_reachable(self) -> None:
+        """Fail at once (GraphUnavailableError naming NEO4J_URI) when the server cannot be reached.
+
+        No retries: a refused connection does not heal in seconds, and a run should say so up front.
+        """
+        try:
+            self.driver().verify_connectivity()
+        except _UNREACHABLE as error:
+            raise GraphUnavailableError(self.unreachable_message(error)) from error
+        except OSError as error:
+            raise GraphUnavailableError(self.unreachable_message(error)) from error
+
+    def source_files(self, source: str) -> dict[str, str | None]:
+        """Key -> sha256 of every file the graph holds for `source`."""
+        self.ensure_schema()
+        return {row["path"]: row["sha256"] for row in self._read(cypher.SOURCE_FILES, source=source)}
+
     def counts(self) -> tuple[int, int]:
         row = self._read(cypher.COUNTS)[0]
         return row["nodes"], row["relationships"]
