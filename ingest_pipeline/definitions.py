@@ -24,6 +24,7 @@ def neo4j_resource() -> Neo4jResource:
         batch_size=env_int("NEO4J_BATCH_SIZE", 100),
         batching=env_bool("NEO4J_BATCHING", True),
         files_per_transaction=env_int("NEO4J_FILES_PER_TRANSACTION", 100),
+        max_rows_per_transaction=env_int("NEO4J_MAX_ROWS_PER_TRANSACTION", 50_000),
         max_retries=env_int("NEO4J_MAX_RETRIES", 5),
         backoff_seconds=env_float("NEO4J_BACKOFF_SECONDS", 1.0),
         dead_letter_path=env_str("INGEST_DEAD_LETTER_PATH", "data/failed_ingestion.jsonl"),

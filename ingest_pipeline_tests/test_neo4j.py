@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 from ingest_pipeline import neo4j_local
@@ -51,10 +52,22 @@ def test_writer_blocked_by_another_transaction_retries_after_lock_timeout(resour
             release.wait(timeout=60)
             tx.commit()
 
+    def release_after_a_retry() -> None:
+        """Keep the lock until a second writer transaction is blocked: the first one timed out and was retried."""
+        blocked: set[str] = set()
+        deadline = time.monotonic() + 90
+        while len(blocked) < 2 and time.monotonic() < deadline:
+            rows = neo4j.query(
+                "SHOW TRANSACTIONS YIELD transactionId, status WHERE status STARTS WITH 'Blocked' RETURN transactionId"
+            )
+            blocked |= {row["transactionId"] for row in rows}
+            time.sleep(0.05)
+        release.set()
+
     holder = threading.Thread(target=hold_lock)
     holder.start()
     assert locked.wait(timeout=30)
-    threading.Timer(4.0, release.set).start()  # the fault lasts 4 s: two lock timeouts of 2 s
+    threading.Thread(target=release_after_a_retry, daemon=True).start()
 
     result = run_ingest({**resources, "neo4j": neo4j}, warehouse, force=True)
     holder.join()

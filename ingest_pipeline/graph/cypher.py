@@ -49,6 +49,16 @@ DELETE_DEPENDS_ON = "UNWIND $paths AS path MATCH ()-[d:DEPENDS_ON {file: path}]-
 DELETE_DERIVES_FROM = "UNWIND $paths AS path MATCH ()-[d:DERIVES_FROM {file: path}]->() DELETE d"
 DELETE_FILES = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) DETACH DELETE f"
 
+# A file too large for one transaction is replaced in stages. Its SqlFile first loses its sha256,
+# so a replace interrupted half way is seen as "the graph holds other bytes" and done again; then
+# its old contribution goes in bounded transactions ($limit items each, count returned until 0).
+MARK_INCOMPLETE = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) SET f.sha256 = null"
+DELETE_STATEMENTS_BATCH = (
+    "MATCH (:SqlFile {path: $path})-[:HAS_STATEMENT]->(s:Statement) WITH s LIMIT $limit DETACH DELETE s RETURN count(*) AS n"
+)
+DELETE_DEPENDS_ON_BATCH = "MATCH ()-[d:DEPENDS_ON {file: $path}]->() WITH d LIMIT $limit DELETE d RETURN count(*) AS n"
+DELETE_DERIVES_FROM_BATCH = "MATCH ()-[d:DERIVES_FROM {file: $path}]->() WITH d LIMIT $limit DELETE d RETURN count(*) AS n"
+
 MERGE_FILES = "UNWIND $rows AS r MERGE (f:SqlFile {path: r.path}) SET f += r"
 MERGE_TABLES = (
     "UNWIND $rows AS r MERGE (t:Table {fqn: r.fqn}) "
