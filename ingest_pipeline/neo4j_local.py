@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest_pipeline import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path("data/neo4j")
 READY_PREFIX = "NEO4J_LOCAL_READY port="
@@ -53,7 +55,7 @@ class LocalInstance:
 
 
 def neo4j_local_home() -> Path:
-    return Path(os.environ.get("NEO4J_LOCAL_HOME", PROJECT_ROOT / "neo4j-local"))
+    return Path(settings.NEO4J_LOCAL_HOME.current() or PROJECT_ROOT / "neo4j-local")
 
 
 def java_command(data_dir: Path, port: int) -> list[str]:
@@ -64,10 +66,10 @@ def java_command(data_dir: Path, port: int) -> list[str]:
             f"the bundled Neo4j is not built in {home}: run `make install` "
             "(or `mvn -q dependency:copy-dependencies compile` there)"
         )
-    heap = os.environ.get("NEO4J_LOCAL_HEAP", "768m")
-    page_cache_mb = os.environ.get("NEO4J_LOCAL_PAGECACHE_MB", "64")
+    heap = settings.NEO4J_LOCAL_HEAP.current()
+    page_cache_mb = settings.NEO4J_LOCAL_PAGECACHE_MB.current()
     return [
-        os.environ.get("JAVA", "java"),
+        settings.JAVA.current(),
         f"-Xmx{heap}",
         "-XX:+UseSerialGC",
         f"-Dneo4j.pagecache.mb={page_cache_mb}",

@@ -21,7 +21,7 @@ def test_definitions_load_with_the_documented_names():
 
 def test_password_comes_from_the_environment_and_is_not_shown(monkeypatch):
     monkeypatch.setenv("NEO4J_PASSWORD", "s3cret-value")
-    from ingest_pipeline.definitions import neo4j_resource
+    from ingest_pipeline.resources.configured import neo4j_resource
 
     resource = neo4j_resource()
     assert "s3cret-value" not in repr(resource.password)
