@@ -7,6 +7,11 @@ config show` agrees with what the UI loads. An empty value means the default.
 
 Nothing else in the package reads os.environ: code asks `SETTING.current()`, or takes one snapshot
 with `load()`, which fails with one line per invalid value (all of them at once).
+
+A new setting is one declaration below, in its group: `NAME = Setting("NAME", kind, default, group,
+"Description.")`, the kind from setting_kinds (integer(minimum), number(minimum), BOOLEAN, PATH, ...).
+Read it with `NAME.current()` (or `config[NAME]`), feed a Config or resource field with
+`NAME.config_field()` / `NAME.field()`, then run `make settings-table` to regenerate the README table.
 """
 
 from __future__ import annotations
