@@ -6,20 +6,34 @@ PY := $(VENV)/bin/python
 NEO4J_LOCAL := neo4j-local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install test-services demo test dev neo4j-start neo4j-stop bench bench-check clean
+.PHONY: install test-services demo test dev neo4j-start neo4j-stop bench bench-check clean constraints settings-table
 
 install: $(VENV)/.installed $(NEO4J_LOCAL)/target/.built
 
 # Services the tests start themselves; only the binaries are installed here (Debian packages).
+# apt-get needs root and runs only when the binary is missing; without root, its tests are skipped.
 test-services:
 	@command -v prometheus-pushgateway >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway >/dev/null; }
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway >/dev/null; \
+		else \
+			echo "prometheus-pushgateway is missing and installing it needs root (apt-get install prometheus-pushgateway); its tests will be skipped"; \
+		fi; }
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+# After changing dependencies in pyproject.toml: pin what the venv now holds.
+constraints: $(VENV)/.installed
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+# After adding or changing a setting in ingest_pipeline/settings.py: regenerate the README's table.
+settings-table: $(VENV)/.installed
+	$(PY) -c 'from pathlib import Path; from ingest_pipeline.config_cli import readme_with_table as t; p = Path("README.md"); p.write_text(t(p.read_text()))'
 
 $(NEO4J_LOCAL)/target/.built: $(NEO4J_LOCAL)/pom.xml $(wildcard $(NEO4J_LOCAL)/src/main/java/*/*/*.java)
 	cd $(NEO4J_LOCAL) && mvn --batch-mode --quiet dependency:copy-dependencies compile
@@ -32,7 +46,8 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m ingest_pipeline.demo
 
-test: install test-services
+test: install test-services $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster definitions validate -m ingest_pipeline.definitions
 	$(PY) -m pytest
 
 dev: install $(DAGSTER_HOME)/dagster.yaml

@@ -1,4 +1,4 @@
-"""`ingest-pipeline`: operate the bundled Neo4j and the parse cache from a shell."""
+"""`ingest-pipeline`: operate the bundled Neo4j and the parse cache, and show or check the settings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest_pipeline import dead_letters, neo4j_local
-from ingest_pipeline.settings import env_float, env_int, env_str
+from ingest_pipeline import config_cli, dead_letters, neo4j_local, settings
 from ingest_pipeline.state.parse_cache import ParseCache
 from ingest_pipeline.state.sqlite import StateFileError
 
@@ -32,20 +31,19 @@ def _neo4j(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
+    path = args.path or settings.PARSE_CACHE_PATH.current()
     cache = ParseCache(
-        Path(args.path),
-        max_entries=env_int("PARSE_CACHE_MAX_ENTRIES", 10_000),
-        ttl_days=env_float("PARSE_CACHE_TTL_DAYS", 30.0),
+        Path(path), max_entries=settings.PARSE_CACHE_MAX_ENTRIES.current(), ttl_days=settings.PARSE_CACHE_TTL_DAYS.current()
     )
     try:
         if cache.recovered:
             print(f"warning: {cache.recovered}", file=sys.stderr)
         if args.action == "clear":
-            print(f"cleared {cache.clear()} entries from {args.path}")
+            print(f"cleared {cache.clear()} entries from {path}")
             return 0
         stats = cache.stats()
         report = {
-            "path": str(args.path),
+            "path": str(path),
             **stats.counts(),
             "oldest_entry": _iso(stats.oldest),
             "newest_entry": _iso(stats.newest),
@@ -64,7 +62,7 @@ def _cache(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from ingest_pipeline.local_run import graph_metadata, run_job
 
-    dead_letter_path = Path(env_str("INGEST_DEAD_LETTER_PATH", "data/failed_ingestion.jsonl"))
+    dead_letter_path = Path(settings.INGEST_DEAD_LETTER_PATH.current())
     files = dead_letters.failed_files(dead_letter_path)
     if not files:
         print(f"nothing to replay: {dead_letter_path} has no entries")
@@ -95,21 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
     neo4j.add_argument("--bolt-port", type=int, default=7687, help="0 picks a free port (start only)")
     neo4j.set_defaults(handler=_neo4j)
 
-    cache = commands.add_parser("cache", help="parse cache statistics and clean-up (--cache-stats / --clear-cache)")
+    cache = commands.add_parser("cache", help="parse cache statistics (`cache stats [--json]`) and clean-up (`cache clear`)")
     cache.add_argument("action", choices=["stats", "clear"])
-    cache.add_argument("--path", default=env_str("PARSE_CACHE_PATH", "data/parse_cache.db"))
+    cache.add_argument("--path", help="the cache file (default: PARSE_CACHE_PATH)")
     cache.add_argument("--json", action="store_true", help="stats as one JSON object")
     cache.set_defaults(handler=_cache)
 
     replay = commands.add_parser("replay-failed", help="re-ingest the files in the dead-letter file (INGEST_DEAD_LETTER_PATH)")
     replay.set_defaults(handler=_replay)
+
+    config_cli.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings.export_env_file()  # as Dagster's CLI does, so runs started here see what `dagster dev` sees
     try:
         return args.handler(args)
+    except settings.SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (neo4j_local.Neo4jLocalError, StateFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from ingest_pipeline.settings import DAGSTER_HOME
 
 
 def run_job(name: str, run_config: dict[str, Any] | None = None):
@@ -13,7 +14,7 @@ def run_job(name: str, run_config: dict[str, Any] | None = None):
     from ingest_pipeline.definitions import defs
 
     job = defs.resolve_job_def(name)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = DagsterInstance.get() if DAGSTER_HOME.current() else DagsterInstance.ephemeral()
     with instance:
         return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
 

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest_pipeline import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path("data/neo4j")
 READY_PREFIX = "NEO4J_LOCAL_READY port="
@@ -53,7 +55,7 @@ class LocalInstance:
 
 
 def neo4j_local_home() -> Path:
-    return Path(os.environ.get("NEO4J_LOCAL_HOME", PROJECT_ROOT / "neo4j-local"))
+    return Path(settings.NEO4J_LOCAL_HOME.current() or PROJECT_ROOT / "neo4j-local")
 
 
 def java_command(data_dir: Path, port: int, auth: bool | None = None) -> list[str]:
@@ -64,10 +66,10 @@ def java_command(data_dir: Path, port: int, auth: bool | None = None) -> list[st
             f"the bundled Neo4j is not built in {home}: run `make install` "
             "(or `mvn -q dependency:copy-dependencies compile` there)"
         )
-    heap = os.environ.get("NEO4J_LOCAL_HEAP", "768m")
-    page_cache_mb = os.environ.get("NEO4J_LOCAL_PAGECACHE_MB", "64")
+    heap = settings.NEO4J_LOCAL_HEAP.current()
+    page_cache_mb = settings.NEO4J_LOCAL_PAGECACHE_MB.current()
     return [
-        os.environ.get("JAVA", "java"),
+        settings.JAVA.current(),
         f"-Xmx{heap}",
         "-XX:+UseSerialGC",
         f"-Dneo4j.pagecache.mb={page_cache_mb}",
@@ -122,17 +124,12 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> LocalInstance | None:
     return LocalInstance(pid, port) if _alive(pid) else None
 
 
-def auth_from_env() -> bool | None:
-    """NEO4J_LOCAL_AUTH as a switch, or None when unset (the server's own default: off)."""
-    value = os.environ.get("NEO4J_LOCAL_AUTH", "").strip().lower()
-    if not value:
-        return None
-    if value not in _BOOLEANS:
-        raise Neo4jLocalError(f"NEO4J_LOCAL_AUTH={value!r} is not a switch: use true or false")
-    return _BOOLEANS[value]
+def auth_from_settings() -> bool | None:
+    """NEO4J_LOCAL_AUTH when it is set, else None: neo4j-local.conf decides (off when it says nothing)."""
+    config = settings.read()
+    return None if config.resolved(settings.NEO4J_LOCAL_AUTH).source == settings.DEFAULT else config[settings.NEO4J_LOCAL_AUTH]
 
 
-_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -140,13 +137,13 @@ def start(
     data_dir: Path = DEFAULT_DATA_DIR,
     bolt_port: int = 7687,
     timeout: float = 180.0,
-    settings: dict[str, str] | None = None,
+    extra_settings: dict[str, str] | None = None,
     auth: bool | None = None,
     initial_password: str | None = None,
 ) -> LocalInstance:
     """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers.
 
-    settings are extra Neo4j settings (name -> value), e.g. {"db.lock.acquisition.timeout": "2s"}.
+    extra_settings are Neo4j settings (name -> value) for neo4j-local.conf, e.g. {"db.lock.acquisition.timeout": "2s"}.
     auth switches authentication on or off (default: NEO4J_LOCAL_AUTH, else whatever neo4j-local.conf
     says, else off); with auth on, user neo4j gets initial_password (default: NEO4J_PASSWORD) as
     its password the first time the store starts.
@@ -155,16 +152,16 @@ def start(
     running = status(data_dir)
     if running is not None:
         return running
-    auth = auth_from_env() if auth is None else auth
-    initial_password = os.environ.get("NEO4J_PASSWORD", "") if initial_password is None else initial_password
+    auth = auth_from_settings() if auth is None else auth
+    initial_password = settings.NEO4J_PASSWORD.current() if initial_password is None else initial_password
     if auth and len(initial_password) < MIN_PASSWORD_LENGTH:
         raise Neo4jLocalError(
             f"NEO4J_LOCAL_AUTH=true needs the password of user neo4j in NEO4J_PASSWORD "
             f"({MIN_PASSWORD_LENGTH} characters or more); it sets the server's initial password"
         )
     data_dir.mkdir(parents=True, exist_ok=True)
-    if settings:
-        lines = [f"{name}={value}" for name, value in sorted(settings.items())]
+    if extra_settings:
+        lines = [f"{name}={value}" for name, value in sorted(extra_settings.items())]
         (data_dir / "neo4j-local.conf").write_text("\n".join(lines) + "\n")
     log_path = data_dir / "neo4j-local.out"
     with log_path.open("wb") as log:
@@ -172,11 +169,13 @@ def start(
             java_command(data_dir, bolt_port, auth),
             stdout=log,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             start_new_session=True,
-            # The password travels in the environment, never on the command line (visible in ps).
-            env={**os.environ, "NEO4J_LOCAL_INITIAL_PASSWORD": initial_password} if initial_password else None,
         )
+        # The initial password travels on stdin: never on the command line or in the environment.
+        assert process.stdin is not None
+        process.stdin.write(f"{initial_password if auth is not False else ''}\n".encode())
+        process.stdin.close()
     _pid_file(data_dir).write_text(str(process.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -28,11 +28,11 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
-from ingest_pipeline.sources import DEFAULT_SOURCE, sha256_or_none, split_key
+from ingest_pipeline.sources import sha256_or_none, split_key
 from ingest_pipeline.metrics import SENSOR_METRICS
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.resources.metrics import push_metrics
-from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
+from ingest_pipeline import settings as s
 from ingest_pipeline.state.ledger import INGESTED, Ledger
 
 BATCH_TAG = "ingest_pipeline/batch_id"
@@ -42,19 +42,19 @@ _FINISHED_BAD = {DagsterRunStatus.FAILURE: "failed", DagsterRunStatus.CANCELED: 
 _WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
 
 
-def policy_from_env() -> BatchingPolicy:
+def policy_from_settings(config: s.Settings) -> BatchingPolicy:
     return BatchingPolicy(
-        debounce_seconds=env_float("INGEST_DEBOUNCE_SECONDS", 5.0),
-        batch_threshold=env_int("INGEST_BATCH_THRESHOLD", 50),
-        max_files_per_run=env_int("INGEST_MAX_FILES_PER_RUN", 5000),
-        batching_enabled=env_bool("ENABLE_BATCHING", True),
-        max_attempts=env_int("INGEST_MAX_ATTEMPTS", 3),
-        retry_backoff_seconds=env_float("INGEST_RETRY_BACKOFF_SECONDS", 60.0),
-        critical_globs=tuple(env_list("INGEST_CRITICAL_GLOBS", "")),
-        include=tuple(env_list("INGEST_INCLUDE", "*.sql")),
-        ignore=tuple(env_list("INGEST_IGNORE", "")),
-        follow_symlinks=env_bool("INGEST_FOLLOW_SYMLINKS", False),
-        source=env_str("INGEST_SOURCE_NAME", DEFAULT_SOURCE),
+        debounce_seconds=config[s.INGEST_DEBOUNCE_SECONDS],
+        batch_threshold=config[s.INGEST_BATCH_THRESHOLD],
+        max_files_per_run=config[s.INGEST_MAX_FILES_PER_RUN],
+        batching_enabled=config[s.ENABLE_BATCHING],
+        max_attempts=config[s.INGEST_MAX_ATTEMPTS],
+        retry_backoff_seconds=config[s.INGEST_RETRY_BACKOFF_SECONDS],
+        critical_globs=config[s.INGEST_CRITICAL_GLOBS],
+        include=config[s.INGEST_INCLUDE],
+        ignore=config[s.INGEST_IGNORE],
+        follow_symlinks=config[s.INGEST_FOLLOW_SYMLINKS],
+        source=config[s.INGEST_SOURCE_NAME],
     )
 
 
@@ -113,16 +113,17 @@ def build_sql_files_sensor(
     clock: Callable[[], float] = time.time, policy: BatchingPolicy | None = None, name: str = "sql_files_sensor"
 ) -> SensorDefinition:
     """The sensor, with the clock and policy injectable so tests can drive it tick by tick."""
-    policy = policy or policy_from_env()
-    source_dir = env_str("INGEST_SOURCE_DIR", "data/raw")
-    max_queued = env_int("INGEST_MAX_QUEUED_RUNS", 10)
-    min_memory_mb = env_float("INGEST_MIN_AVAILABLE_MEMORY_MB", 256.0)
-    in_process_max_files = env_int("INGEST_INPROCESS_MAX_FILES", 200)
+    config = s.load()
+    policy = policy or policy_from_settings(config)
+    source_dir = config[s.INGEST_SOURCE_DIR]
+    max_queued = config[s.INGEST_MAX_QUEUED_RUNS]
+    min_memory_mb = config[s.INGEST_MIN_AVAILABLE_MEMORY_MB]
+    in_process_max_files = config[s.INGEST_INPROCESS_MAX_FILES]
 
     @sensor(
         name=name,
         job=ingest_sql_files,
-        minimum_interval_seconds=env_int("INGEST_SENSOR_INTERVAL_SECONDS", 10),
+        minimum_interval_seconds=config[s.INGEST_SENSOR_INTERVAL_SECONDS],
         default_status=DefaultSensorStatus.STOPPED,
         description="Debounced batches of new, changed and deleted SQL files under INGEST_SOURCE_DIR.",
     )
@@ -193,7 +194,7 @@ sql_files_sensor = build_sql_files_sensor()
 full_reconcile_schedule = ScheduleDefinition(
     name="full_reconcile",
     job=ingest_sql_files,
-    cron_schedule=env_str("INGEST_RECONCILE_CRON", "0 2 * * *"),
+    cron_schedule=s.INGEST_RECONCILE_CRON.current(),
     run_config={"ops": {"plan_batch": {"config": {"full_scan": True}}}},
     tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
     description="Daily full rescan at BATCH priority, repairing anything a sensor tick missed (INGEST_RECONCILE_CRON).",

@@ -1,20 +1,26 @@
-"""`ingest-pipeline` commands: the bundled Neo4j's lifecycle and the parse cache operations."""
+"""`ingest-pipeline` commands: the bundled Neo4j's lifecycle, the parse cache operations, the settings."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from ingest_pipeline import settings
 from ingest_pipeline.lineage import extract_lineage
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 
 CLI = str(Path(sys.executable).parent / "ingest-pipeline")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300)
+def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command in cwd; with env given, in an environment holding no setting but those."""
+    environ = None
+    if env or cwd:
+        environ = {k: v for k, v in os.environ.items() if k not in {s.name for s in settings.REGISTRY}} | env
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=environ)
 
 
 def test_neo4j_start_status_reuse_stop(tmp_path):
@@ -60,3 +66,72 @@ def test_cache_in_unwritable_place_is_a_clear_error(tmp_path):
 
     assert result.returncode == 1
     assert "PARSE_CACHE_PATH" in result.stderr and str(blocker) in result.stderr
+
+
+def test_config_show_on_a_clean_environment_lists_every_default(tmp_path):
+    shown = run_cli("config", "show", "--json", cwd=tmp_path)
+
+    assert shown.returncode == 0, shown.stderr
+    rows = {row["name"]: row for row in json.loads(shown.stdout)}
+    assert list(rows) == [setting.name for setting in settings.REGISTRY]
+    assert {row["source"] for row in rows.values()} == {"default"}
+    assert rows["INGEST_WORKERS"]["value"] == 0 and rows["INGEST_INCLUDE"]["value"] == ["*.sql"]
+
+
+def test_config_show_masks_secrets_and_names_each_origin(tmp_path):
+    (tmp_path / ".env").write_text("INGEST_WORKERS=3\n")
+
+    shown = run_cli("config", "show", cwd=tmp_path, NEO4J_PASSWORD="s3cret-value", NEO4J_BATCH_SIZE="7", INGEST_WORKERS="2")
+    as_json = run_cli("config", "show", "--json", cwd=tmp_path, NEO4J_PASSWORD="s3cret-value")
+
+    assert shown.returncode == 0, shown.stderr
+    assert "s3cret-value" not in shown.stdout + as_json.stdout
+    lines = {line.split()[0]: line.split()[1:] for line in shown.stdout.splitlines() if line.startswith("  ")}
+    assert lines["NEO4J_PASSWORD"] == ["********", "environment"]
+    assert lines["NEO4J_BATCH_SIZE"] == ["7", "environment"]
+    assert lines["INGEST_WORKERS"] == ["3", ".env"]
+    assert lines["NEO4J_URI"] == ["bolt://localhost:7687", "default"]
+    assert {row["name"]: row["value"] for row in json.loads(as_json.stdout)}["NEO4J_PASSWORD"] == "********"
+
+
+def test_config_check_with_neo4j_up_passes_every_probe(neo4j_server, tmp_path):
+    (tmp_path / "sql").mkdir()
+    state = {name: str(tmp_path / "state" / name) for name in ("ledger.db", "cache.db", "dead.jsonl")}
+
+    checked = run_cli(
+        "config", "check", cwd=tmp_path, NEO4J_URI=neo4j_server.uri, INGEST_SOURCE_DIR=str(tmp_path / "sql"),
+        INGEST_LEDGER_PATH=state["ledger.db"], PARSE_CACHE_PATH=state["cache.db"], INGEST_DEAD_LETTER_PATH=state["dead.jsonl"],
+    )
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    lines = checked.stdout.splitlines()
+    assert len(lines) == 5 and all(line.startswith("ok  ") for line in lines)
+    assert f"NEO4J_URI={neo4j_server.uri}: answers, version 5." in lines[0]
+    assert not (tmp_path / "state").exists()  # probing creates nothing
+
+
+def test_config_check_names_each_failure_on_its_own_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+
+    checked = run_cli(
+        "config", "check", "--timeout", "2", cwd=tmp_path, NEO4J_URI="bolt://127.0.0.1:1",
+        INGEST_LEDGER_PATH=str(blocker / "ledger.db"), ENABLE_PARSE_CACHE="false",
+    )
+
+    assert checked.returncode == 1
+    lines = checked.stdout.splitlines()
+    assert lines[0].startswith("FAIL  Neo4j is unreachable at NEO4J_URI=bolt://127.0.0.1:1")
+    assert lines[1] == f"FAIL  ledger {blocker / 'ledger.db'} (INGEST_LEDGER_PATH): {blocker} is not a directory"
+    assert lines[2] == "ok    parse cache: disabled (ENABLE_PARSE_CACHE=false)"
+    assert lines[4] == "FAIL  source folder data/raw (INGEST_SOURCE_DIR): does not exist"
+
+
+def test_config_check_lists_invalid_settings_and_probes_nothing(tmp_path):
+    checked = run_cli("config", "check", cwd=tmp_path, INGEST_WORKERS="two", ENABLE_BATCHING="maybe")
+
+    assert checked.returncode == 2
+    assert checked.stdout.splitlines() == [
+        "FAIL  INGEST_WORKERS='two' (environment): expected a whole number >= 0",
+        "FAIL  ENABLE_BATCHING='maybe' (environment): expected one of true, false, 1, 0, yes, no, on, off",
+    ]

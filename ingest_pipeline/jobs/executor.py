@@ -19,7 +19,7 @@ from dagster._core.definitions.executor_definition import (  # the pinned Dagste
     multiple_process_executor_requirements,
 )
 
-from ingest_pipeline.settings import env_int
+from ingest_pipeline.settings import INGEST_WORKERS
 
 # Libraries only: the definitions module reads the environment when imported, and a forkserver
 # outlives the run that started it (a later run in the same process would inherit stale settings).
@@ -27,7 +27,7 @@ PRELOAD_MODULES = ["ingest_pipeline.lineage", "ingest_pipeline.resources", "inge
 
 
 def worker_count() -> int:
-    configured = env_int("INGEST_WORKERS", 0)
+    configured = INGEST_WORKERS.current()
     if configured > 0:
         return configured
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -46,11 +46,11 @@ from ingest_pipeline.planning import (
     plan_batch as make_plan,
     split_into_chunks,
 )
-from ingest_pipeline.sources import DEFAULT_SOURCE, ScanRules, check_source_name
+from ingest_pipeline.sources import ScanRules, check_source_name
 from ingest_pipeline.metrics import RUN_METRICS, WORKER_METRICS, RunCounts, run_increments
 from ingest_pipeline.resources.metrics import push_metrics
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
-from ingest_pipeline.settings import env_bool, env_float, env_int, env_list, env_str
+from ingest_pipeline import settings
 from ingest_pipeline.state.ledger import IngestedFile, Ledger
 
 GRAPH_ASSET = "sql_lineage_graph"
@@ -60,52 +60,26 @@ CACHE_ASSET = "parse_cache"
 class IngestConfig(Config):
     """What one run ingests. With neither paths nor a batch, the whole source folder is scanned."""
 
-    source_dir: str = Field(
-        default_factory=lambda: env_str("INGEST_SOURCE_DIR", "data/raw"),
-        description="Folder scanned recursively for SQL files (INGEST_SOURCE_DIR).",
-    )
+    source_dir: str = settings.INGEST_SOURCE_DIR.config_field()
     paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
     batch_id: str = Field(default="", description="A batch recorded by sql_files_sensor (its files live in the ledger).")
     full_scan: bool = Field(default=False, description="Scan the whole folder now, whatever batch_id or paths say.")
     replay_failed: bool = Field(default=False, description="Only the files in the dead-letter file (replay).")
     force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
-    dialect: str = Field(
-        default_factory=lambda: env_str("INGEST_DIALECT", ""),
-        description="Default SQL dialect (INGEST_DIALECT); '' is sqlglot's generic dialect.",
-    )
+    dialect: str = settings.INGEST_DIALECT.config_field("Default SQL dialect; '' is sqlglot's generic dialect.")
     dialect_globs: dict[str, str] = Field(
         default={}, description="Path glob -> dialect, first match wins; a `-- dialect:` first line beats both."
     )
-    include: list[str] = Field(default_factory=lambda: env_list("INGEST_INCLUDE", "*.sql"))
-    ignore: list[str] = Field(default_factory=lambda: env_list("INGEST_IGNORE", ""))
-    workers: int = Field(
-        default_factory=lambda: env_int("INGEST_WORKERS", 0), description="Parse chunks to aim for; 0 = CPU count."
-    )
-    chunk_max_files: int = Field(
-        default_factory=lambda: env_int("INGEST_CHUNK_MAX_FILES", 1000),
-        description="Upper bound of files per parse chunk; a run stops between chunks when terminated.",
-    )
-    file_time_budget_seconds: float = Field(default_factory=lambda: env_float("INGEST_FILE_TIME_BUDGET_SECONDS", 5.0))
-    max_file_bytes: int = Field(
-        default_factory=lambda: env_int("INGEST_MAX_FILE_BYTES", 20_000_000),
-        description="Files larger than this are recorded with an ERROR statement, not parsed (INGEST_MAX_FILE_BYTES).",
-    )
-    column_lineage: bool = Field(
-        default_factory=lambda: env_bool("INGEST_COLUMN_LINEAGE", True),
-        description="Extract column lineage too (INGEST_COLUMN_LINEAGE); off, only table lineage is written.",
-    )
-    source_name: str = Field(
-        default_factory=lambda: env_str("INGEST_SOURCE_NAME", DEFAULT_SOURCE),
-        description="Name of the source folder in the graph (INGEST_SOURCE_NAME); a run only deletes files of its own source.",
-    )
-    follow_symlinks: bool = Field(
-        default_factory=lambda: env_bool("INGEST_FOLLOW_SYMLINKS", False),
-        description="Follow symbolic links that lead out of source_dir (INGEST_FOLLOW_SYMLINKS); off, they are skipped.",
-    )
-    max_delete_fraction: float = Field(
-        default_factory=lambda: env_float("INGEST_MAX_DELETE_FRACTION", 0.5),
-        description="A run refuses to delete more than this fraction of the source's files in the graph (INGEST_MAX_DELETE_FRACTION).",
-    )
+    include: list[str] = settings.INGEST_INCLUDE.config_field("Globs (file name or relative path) of the files to ingest.")
+    ignore: list[str] = settings.INGEST_IGNORE.config_field("Globs of files to leave out, even when included.")
+    workers: int = settings.INGEST_WORKERS.config_field("Parse chunks to aim for; 0 = the CPU count.")
+    chunk_max_files: int = settings.INGEST_CHUNK_MAX_FILES.config_field()
+    file_time_budget_seconds: float = settings.INGEST_FILE_TIME_BUDGET_SECONDS.config_field()
+    max_file_bytes: int = settings.INGEST_MAX_FILE_BYTES.config_field()
+    column_lineage: bool = settings.INGEST_COLUMN_LINEAGE.config_field()
+    source_name: str = settings.INGEST_SOURCE_NAME.config_field()
+    follow_symlinks: bool = settings.INGEST_FOLLOW_SYMLINKS.config_field()
+    max_delete_fraction: float = settings.INGEST_MAX_DELETE_FRACTION.config_field()
     allow_mass_delete: bool = Field(
         default=False,
         description="Confirm a run that deletes more than max_delete_fraction of the source's files, or empties it.",

@@ -7,7 +7,7 @@ from dagster import AssetMaterialization, OpExecutionContext, ScheduleDefinition
 
 from ingest_pipeline.jobs.ingest import CACHE_ASSET
 from ingest_pipeline.resources import ParseCacheResource
-from ingest_pipeline.settings import env_str
+from ingest_pipeline.settings import CACHE_MAINTENANCE_CRON
 
 
 @op(description="Drop entries unused for PARSE_CACHE_TTL_DAYS, reclaim the space, and report the cache's state.")
@@ -40,6 +40,6 @@ def cache_maintenance() -> None:
 cache_maintenance_schedule = ScheduleDefinition(
     name="cache_maintenance_daily",
     job=cache_maintenance,
-    cron_schedule=env_str("CACHE_MAINTENANCE_CRON", "30 3 * * *"),
+    cron_schedule=CACHE_MAINTENANCE_CRON.current(),
     description="Daily parse cache upkeep (CACHE_MAINTENANCE_CRON, default 03:30).",
 )

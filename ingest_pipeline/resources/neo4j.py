@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from dagster import ConfigurableResource, InitResourceContext
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
-from ingest_pipeline import dead_letters
+from ingest_pipeline import dead_letters, settings
 from ingest_pipeline.graph import cypher
 from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.graph.write_plan import DELETIONS, STAGED_DELETIONS, Replacement, RowSet, groups, replacement
@@ -72,20 +72,20 @@ class WriteOutcome:
 class Neo4jResource(ConfigurableResource):
     """Connection and write policy for the lineage graph. Every value travels as a Cypher parameter."""
 
-    uri: str = "bolt://localhost:7687"
-    user: str = ""
-    password: str = ""
-    database: str = "neo4j"
-    batch_size: int = 100
-    batching: bool = True
-    files_per_transaction: int = 100
-    max_rows_per_transaction: int = 50_000
-    split_sizes: list[int] = [50, 10, 1]
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    backoff_jitter: float = 0.2
-    connection_timeout_seconds: float = 10.0
-    dead_letter_path: str = "data/failed_ingestion.jsonl"
+    uri: str = settings.NEO4J_URI.field()
+    user: str = settings.NEO4J_USER.field()
+    password: str = settings.NEO4J_PASSWORD.field()
+    database: str = settings.NEO4J_DATABASE.field()
+    batch_size: int = settings.NEO4J_BATCH_SIZE.field()
+    batching: bool = settings.NEO4J_BATCHING.field()
+    files_per_transaction: int = settings.NEO4J_FILES_PER_TRANSACTION.field()
+    max_rows_per_transaction: int = settings.NEO4J_MAX_ROWS_PER_TRANSACTION.field()
+    split_sizes: list[int] = Field(default=[50, 10, 1], description="Group sizes a failing transaction is split into, in turn.")
+    max_retries: int = settings.NEO4J_MAX_RETRIES.field()
+    backoff_seconds: float = settings.NEO4J_BACKOFF_SECONDS.field()
+    backoff_jitter: float = Field(default=0.2, description="Random extra delay, as a fraction of each backoff delay.")
+    connection_timeout_seconds: float = Field(default=10.0, description="How long to wait for a connection to Neo4j.")
+    dead_letter_path: str = settings.INGEST_DEAD_LETTER_PATH.field()
 
     _driver: Driver | None = PrivateAttr(default=None)
     _schema_ready: bool = PrivateAttr(default=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 
+from ingest_pipeline import settings
 from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache
 
@@ -13,10 +14,10 @@ from ingest_pipeline.state.parse_cache import ParseCache
 class ParseCacheResource(ConfigurableResource):
     """Content-addressed parse cache (PARSE_CACHE_PATH); ENABLE_PARSE_CACHE=false turns it off."""
 
-    path: str = "data/parse_cache.db"
-    enabled: bool = True
-    max_entries: int = 10_000
-    ttl_days: float = 30.0
+    path: str = settings.PARSE_CACHE_PATH.field()
+    enabled: bool = settings.ENABLE_PARSE_CACHE.field()
+    max_entries: int = settings.PARSE_CACHE_MAX_ENTRIES.field()
+    ttl_days: float = settings.PARSE_CACHE_TTL_DAYS.field()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # The health check runs when the resource starts: a bad file is moved aside with one warning.
@@ -37,7 +38,7 @@ class ParseCacheResource(ConfigurableResource):
 class LedgerResource(ConfigurableResource):
     """Per-file ingestion state (INGEST_LEDGER_PATH): what the graph is known to hold."""
 
-    path: str = "data/ingest_ledger.db"
+    path: str = settings.INGEST_LEDGER_PATH.field()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self.open().close()

@@ -1,6 +1,8 @@
 package ingest.neo4jlocal;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,9 +38,9 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  * launcher ({@code BOLT_PORT}): the file may not set it, and an auth switch that contradicts the
  * file is refused, both with exit code 2 and a message on stderr.
  *
- * <p>With authentication on, the initial password of user {@code neo4j} is taken from the
- * environment variable {@code NEO4J_LOCAL_INITIAL_PASSWORD} while the user still has to change it
- * (a fresh data directory); a password changed later is left alone.
+ * <p>With authentication on, the initial password of user {@code neo4j} is the first line of
+ * stdin (so it never shows in a process listing), set while the user still has to change it (a
+ * fresh data directory); a password changed later is left alone.
  */
 public final class LocalNeo4j {
     private static final List<String> LAUNCHER_OWNED = List.of(
@@ -114,7 +116,7 @@ public final class LocalNeo4j {
     }
 
     /** Give user neo4j its initial password while the account still asks for one (a fresh store). */
-    private static void setInitialPassword(GraphDatabaseService system) {
+    private static void setInitialPassword(GraphDatabaseService system) throws IOException {
         boolean changeRequired = system.executeTransactionally(
                 "SHOW USERS YIELD user, passwordChangeRequired WHERE user = 'neo4j' RETURN passwordChangeRequired",
                 Map.of(),
@@ -122,7 +124,7 @@ public final class LocalNeo4j {
         if (!changeRequired) {
             return;
         }
-        String password = System.getenv("NEO4J_LOCAL_INITIAL_PASSWORD");
+        String password = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         if (password == null || password.isEmpty()) {
             refuse("authentication is on but user neo4j has no password yet: set NEO4J_PASSWORD (8+ characters)");
         }
