@@ -313,24 +313,26 @@ class Neo4jResource(ConfigurableResource):
 
     def _commit_staged(self, plan: Replacement, stats: WriteStats) -> None:
         """The plan in bounded transactions, for files too large for one: the file is absent or
-        incomplete (SqlFile.sha256 null, so the next run redoes it) until the last one commits."""
+        incomplete (SqlFile.sha256 null, so the next run redoes it) until the last one commits.
+        A stage that still exceeds the server's transaction memory is halved and tried again."""
         touched = self._retrying(lambda: self._execute_write(lambda tx: _touched(tx, plan.paths)), stats)
         self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.MARK_INCOMPLETE, paths=plan.paths).consume()), stats)
-        limit = max(1, self.max_rows_per_transaction // 4)  # a deleted statement takes its edges with it
+        stage = _Stage(self, stats, self.max_rows_per_transaction)
         for path in plan.paths:
             for query in STAGED_DELETIONS:
-                while self._retrying(
-                    lambda q=query, p=path: self._execute_write(lambda tx: tx.run(q, path=p, limit=limit).single()["n"]), stats
-                ):
-                    stats.transactions += 1
+                # A deleted statement takes its edges with it: a quarter of the rows per stage.
+                while stage.run(lambda tx, size, q=query, p=path: tx.run(q, path=p, limit=max(1, size // 4)).single()["n"]):
+                    pass
         if plan.deleted:
             self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.DELETE_FILES, paths=plan.deleted).consume()), stats)
         files, *rest = plan.row_sets
         incomplete = RowSet(files.query, [{**row, "sha256": None} for row in files.rows])
         for row_set in (incomplete, *rest):
-            for chunk in row_set.batches(self.max_rows_per_transaction):
-                self._retrying(lambda c=chunk, q=row_set.query: self._execute_write(lambda tx: self._run_rows(tx, q, c, stats)), stats)
-                stats.transactions += 1
+            position = 0
+            while position < len(row_set.rows):
+                position += stage.run(
+                    lambda tx, size, q=row_set.query, r=row_set.rows, at=position: self._run_rows(tx, q, r[at : at + size], stats)
+                )
 
         def finish(tx: ManagedTransaction) -> None:
             _run_batch(tx, files.query, files.rows, stats)  # the real sha256: the file is complete
@@ -339,9 +341,10 @@ class Neo4jResource(ConfigurableResource):
         self._retrying(lambda: self._execute_write(finish), stats)
         stats.transactions += 1
 
-    def _run_rows(self, tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> None:
+    def _run_rows(self, tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> int:
         for batch in RowSet(query, rows).batches(self.batch_size):
             _run_batch(tx, query, batch, stats)
+        return len(rows)
 
     def _commit_per_entity(self, plan: Replacement, stats: WriteStats) -> None:
         """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
@@ -372,6 +375,28 @@ class Neo4jResource(ConfigurableResource):
                 "error": str(error)[:2000],
             },
         )
+
+
+class _Stage:
+    """One bounded transaction of a staged replace, sized `size` rows; halved (down to one batch)
+    while the server reports it out of transaction memory, and retried on transient faults."""
+
+    def __init__(self, resource: Neo4jResource, stats: WriteStats, size: int) -> None:
+        self.resource, self.stats, self.size = resource, stats, max(1, size)
+
+    def run(self, work: Callable[[ManagedTransaction, int], int]) -> int:
+        while True:
+            size = self.size
+            try:
+                done = self.resource._retrying(lambda: self.resource._execute_write(lambda tx: work(tx, size)), self.stats)
+            except Neo4jError as error:
+                if not _too_large(error) or size <= self.resource.batch_size:
+                    raise
+                self.size = max(self.resource.batch_size, size // 2)
+                self.stats.splits += 1
+                continue
+            self.stats.transactions += 1
+            return done
 
 
 @dataclass
