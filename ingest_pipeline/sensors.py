@@ -25,6 +25,7 @@ from dagster import (
 )
 from dagster_prometheus import PrometheusResource
 
+from ingest_pipeline import writer_slot
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
@@ -199,3 +200,22 @@ full_reconcile_schedule = ScheduleDefinition(
     tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
     description="Daily full rescan at BATCH priority, repairing anything a sensor tick missed (INGEST_RECONCILE_CRON).",
 )
+
+
+@sensor(
+    name="writer_slot_watchdog",
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Frees the neo4j_writer slot from runs that died holding it (their worker process is gone), so waiting "
+        "runs continue; ships running, touches nothing else."
+    ),
+)
+def writer_slot_watchdog(context: SensorEvaluationContext) -> SkipReason:
+    freed = writer_slot.free_dead_holders(context.instance, context.log.warning)
+    if freed:
+        return SkipReason(f"freed the {writer_slot.POOL} slot held by dead run(s) {', '.join(freed)}")
+    holders = writer_slot.holders(context.instance)
+    if holders:
+        return SkipReason(f"{writer_slot.POOL} slot held by run {holders[0].run_id} ({holders[0].status}), which is alive")
+    return SkipReason(f"{writer_slot.POOL} slot free")

@@ -31,7 +31,7 @@ from dagster import (
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters
+from ingest_pipeline import dead_letters, writer_slot
 from ingest_pipeline.jobs.executor import ingest_executor, worker_count
 from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
 from ingest_pipeline.graph.rows import FileRows, file_rows
@@ -144,6 +144,7 @@ def plan_batch(
     except ValueError as error:
         raise Failure(f"{error} (INGEST_SOURCE_NAME or run config source_name)") from None
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
+    _guard_writer_slot(context)
     state = ledger.open()
     try:
         try:
@@ -186,6 +187,19 @@ def plan_batch(
             mapping_key=str(index),
             output_name="chunks",
         )
+
+
+def _guard_writer_slot(context: OpExecutionContext) -> None:
+    """Record where this run's worker lives, free the writer slot from runs that died holding it,
+    and say up front when the writer will have to wait for another run."""
+    execution = (context.run_config.get("execution") or {}).get("config") or {}
+    if not execution or {"in_process", "multiprocess"} & set(execution):
+        # Orchestrated on this host: the run worker's pid can be checked here later.
+        context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
+    writer_slot.free_dead_holders(context.instance, context.log.warning)
+    waiting = writer_slot.waiting_message(context.instance, context.run_id)
+    if waiting:
+        context.log.warning(waiting)
 
 
 def _log_plan(context: OpExecutionContext, plan: BatchPlan) -> None:
