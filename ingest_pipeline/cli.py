@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest_pipeline import dead_letters, lineage_cli, neo4j_local
+from ingest_pipeline import dead_letters, lineage_cli, neo4j_local, openlineage_cli
 from ingest_pipeline.settings import env_float, env_int, env_str
 from ingest_pipeline.state.parse_cache import ParseCache
 from ingest_pipeline.state.sqlite import StateFileError
@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_replay)
 
     lineage_cli.register(commands)
+    openlineage_cli.register(commands)
     return parser
 
 

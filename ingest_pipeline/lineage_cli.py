@@ -14,7 +14,17 @@ from collections.abc import Callable
 
 from ingest_pipeline.graph import queries
 from ingest_pipeline.graph.queries import Read
-from ingest_pipeline.querying import FORMATS, Answer, Edge, closest, column_candidates, render, search_regex, table_candidates, without_wildcards
+from ingest_pipeline.querying import (
+    FORMATS,
+    Answer,
+    Edge,
+    closest,
+    column_candidates,
+    render,
+    search_regex,
+    table_candidates,
+    without_wildcards,
+)
 from ingest_pipeline.settings import env_str
 
 SEARCH_LIMIT = 50
