@@ -14,17 +14,8 @@ from collections.abc import Callable
 
 from ingest_pipeline.graph import queries
 from ingest_pipeline.graph.queries import Read
-from ingest_pipeline.querying import (
-    FORMATS,
-    Answer,
-    Edge,
-    closest,
-    column_candidates,
-    render,
-    search_regex,
-    table_candidates,
-    without_wildcards,
-)
+from ingest_pipeline import querying
+from ingest_pipeline.querying import Answer, Edge
 from ingest_pipeline.settings import env_str
 
 SEARCH_LIMIT = 50
@@ -71,16 +62,16 @@ def run_with_graph(work: Callable[[Read], int]) -> int:
 
 
 def resolve_table(read: Read, typed: str, dialect: str) -> str:
-    candidates = table_candidates(typed, dialect)
+    candidates = querying.table_candidates(typed, dialect)
     found = queries.existing(read, queries.EXISTING_TABLES, candidates)
     for fqn in candidates:
         if fqn in found:
             return fqn
-    raise UnknownName("table", typed, closest(typed, _table_names(read)))
+    raise UnknownName("table", typed, querying.closest(typed, _table_names(read)))
 
 
 def resolve_column(read: Read, typed: str, dialect: str) -> str:
-    candidates = column_candidates(typed, dialect)
+    candidates = querying.column_candidates(typed, dialect)
     keys = [f"{table}.{name}" for table, name in candidates]
     found = queries.existing(read, queries.EXISTING_COLUMNS, keys)
     for key in keys:
@@ -89,9 +80,9 @@ def resolve_column(read: Read, typed: str, dialect: str) -> str:
     tables = queries.existing(read, queries.EXISTING_TABLES, [table for table, _ in candidates])
     table = next((table for table, _ in candidates if table in tables), None)
     if table is None:
-        raise UnknownName("column (its table is not in the graph either)", typed, closest(typed, _table_names(read)))
+        raise UnknownName("column (its table is not in the graph either)", typed, querying.closest(typed, _table_names(read)))
     columns = [row["fqn"] for row in read(queries.TABLE_COLUMNS, fqn=table)]
-    raise UnknownName("column", typed, closest(f"{table}.{candidates[0][1]}", columns))
+    raise UnknownName("column", typed, querying.closest(f"{table}.{candidates[0][1]}", columns))
 
 
 def _table_names(read: Read) -> list[str]:
@@ -157,11 +148,10 @@ def readers(read: Read, args: argparse.Namespace) -> Answer:
 
 
 def search(read: Read, args: argparse.Namespace) -> Answer:
-    rows = read(queries.SEARCH, regex=search_regex(args.pattern), limit=args.limit)
+    rows = read(queries.SEARCH, regex=querying.search_regex(args.pattern), limit=args.limit)
     if not rows:
-        raise UnknownName(
-            "name (no table or column matches)", args.pattern, closest(without_wildcards(args.pattern), _table_names(read))
-        )
+        matches = querying.closest(querying.without_wildcards(args.pattern), _table_names(read))
+        raise UnknownName("name (no table or column matches)", args.pattern, matches)
     return Answer("search", args.pattern, ["type", "name", "kind"], rows=rows, nodes=[row["name"] for row in rows])
 
 
@@ -182,7 +172,7 @@ def answer_question(args: argparse.Namespace) -> int:
         except UnknownName as error:
             print(error, file=sys.stderr)
             return 1
-        sys.stdout.write(render(answer, args.format))
+        sys.stdout.write(querying.render(answer, args.format))
         return 0
 
     return run_with_graph(work)
@@ -201,7 +191,7 @@ def _depth(text: str) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     """Add `lineage` and its questions to the `ingest-pipeline` parser."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    common.add_argument("--format", choices=querying.FORMATS, default="table", help="output format (default: table)")
     common.add_argument(
         "--dialect",
         default=env_str("INGEST_DIALECT", ""),
