@@ -123,7 +123,9 @@ def sql_texts(source_dir: Path, sha256s: dict[str, str | None]) -> dict[str, str
 def http_transport(settings: ExportSettings) -> HttpTransport:
     auth = ApiKeyTokenProvider({"apiKey": settings.api_key}) if settings.api_key else TokenProvider({})
     retry = {**DEFAULT_RETRY_CONFIG, "total": HTTP_RETRIES, "read": HTTP_RETRIES, "connect": HTTP_RETRIES, "backoff_factor": 0.5}
-    config = HttpConfig(url=settings.url, endpoint=settings.endpoint, timeout=HTTP_TIMEOUT_SECONDS, auth=auth, retry=retry)
+    # A trailing slash keeps a path in the URL (DataHub's .../openapi/openlineage/) when the endpoint is joined on.
+    url = settings.url.rstrip("/") + "/"
+    config = HttpConfig(url=url, endpoint=settings.endpoint, timeout=HTTP_TIMEOUT_SECONDS, auth=auth, retry=retry)
     return HttpTransport(config)
 
 

@@ -226,9 +226,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sql"
 
 
 class LineageServer:
-    """A stand-in for Marquez / DataHub on 127.0.0.1: records every event POSTed to /api/v1/lineage.
+    """A stand-in for Marquez / DataHub on 127.0.0.1: records every event POSTed to `path`.
 
     `status` is what it answers (set it to 500 to play a failing server); only 2xx answers record.
+    `authorization` holds the Authorization header of each recorded event.
     """
 
     def __init__(self) -> None:
@@ -236,6 +237,8 @@ class LineageServer:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.events: list[dict[str, Any]] = []
+        self.authorization: list[str | None] = []
+        self.path = "/api/v1/lineage"
         self.status = 201
         self.requests = 0
         server = self
@@ -244,9 +247,10 @@ class LineageServer:
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.requests += 1
-                if self.path == "/api/v1/lineage" and 200 <= server.status < 300:
+                if self.path == server.path and 200 <= server.status < 300:
                     server.events.append(json.loads(body))
-                self.send_response(server.status if self.path == "/api/v1/lineage" else 404)
+                    server.authorization.append(self.headers.get("Authorization"))
+                self.send_response(server.status if self.path == server.path else 404)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

@@ -95,13 +95,18 @@ def test_each_run_sends_what_it_changed_and_it_matches_the_graph(resources, serv
     assert run_ingest(resources, EXAMPLES).success
     assert len(server.events) == 24
 
-    # The CLI exports the same lineage, over HTTP and to a file.
+    # The CLI exports the same lineage, over HTTP (to a DataHub-style URL with a path and a token) and to a file.
     monkeypatch.setenv("NEO4J_URI", neo4j.uri)
     monkeypatch.delenv("OPENLINEAGE_URL")
+    monkeypatch.setenv("OPENLINEAGE_API_KEY", "secret-token")
     server.events.clear()
-    assert main(["openlineage", "export", "--url", server.url, "--source-dir", str(EXAMPLES), "--namespace", "cli"]) == 0
+    server.authorization.clear()
+    server.path = "/openapi/openlineage/api/v1/lineage"
+    url = f"{server.url}/openapi/openlineage"
+    assert main(["openlineage", "export", "--url", url, "--source-dir", str(EXAMPLES), "--namespace", "cli"]) == 0
     assert "exported 24 events, 35 inputs, 33 outputs, 170 column edges for 24 file(s)" in capsys.readouterr().out
     assert event_lineage(server.events) == expected and {e["job"]["namespace"] for e in server.events} == {"cli"}
+    assert set(server.authorization) == {"Bearer secret-token"}
     events_file = tmp_path / "events.jsonl"
     monkeypatch.setenv("INGEST_SOURCE_DIR", str(tmp_path))  # not where the SQL is: no `sql` facet
     assert main(["openlineage", "export", "--transport", "file", "--file", str(events_file), "--event-type", "job"]) == 0
