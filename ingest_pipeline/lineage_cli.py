@@ -39,23 +39,36 @@ def graph_reader():
 
 
 def run_with_graph(work: Callable[[Read], int]) -> int:
-    """Run `work(read)` against Neo4j: an unreachable server is one line on stderr and exit code 2."""
+    """Run `work(read)` against Neo4j: a server that is unreachable (or refuses us) is one line on
+    stderr naming NEO4J_URI, and exit code 2."""
+    from neo4j.exceptions import DriverError, Neo4jError
+
     from ingest_pipeline.resources import GraphUnavailableError
 
     neo4j = graph_reader()
     try:
         return work(neo4j.query)
     except GraphUnavailableError as error:
-        cause = error.__cause__ or error
-        reason = " ".join(f"{type(cause).__name__}: {cause}".split())
-        print(
-            f"error: Neo4j is unreachable at NEO4J_URI={neo4j.uri} ({reason}); "
+        _graph_error(
+            f"Neo4j is unreachable at NEO4J_URI={neo4j.uri}",
+            error.__cause__ or error,
             "start it (`ingest-pipeline neo4j start`) or point NEO4J_URI at a running server",
-            file=sys.stderr,
+        )
+        return 2
+    except (Neo4jError, DriverError) as error:  # wrong credentials or database, mostly
+        _graph_error(
+            f"Neo4j at NEO4J_URI={neo4j.uri} (database {neo4j.database!r}) refused the query",
+            error,
+            "check NEO4J_USER, NEO4J_PASSWORD and NEO4J_DATABASE",
         )
         return 2
     finally:
         neo4j.close()
+
+
+def _graph_error(problem: str, cause: BaseException, advice: str) -> None:
+    reason = " ".join(f"{type(cause).__name__}: {cause}".split())
+    print(f"error: {problem} ({reason}); {advice}", file=sys.stderr)
 
 
 # -- resolving what the user typed ------------------------------------------------------------------

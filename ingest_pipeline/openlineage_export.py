@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
@@ -28,6 +29,11 @@ from ingest_pipeline.openlineage_events import EVENT_TYPES, Event, Naming, event
 from ingest_pipeline.parsing import read_text
 from ingest_pipeline.planning import sha256_or_none
 from ingest_pipeline.settings import env_str
+
+if TYPE_CHECKING:
+    from dagster import DagsterLogManager
+
+    from ingest_pipeline.resources import LedgerResource, Neo4jResource
 
 # Files read per graph query while building events (bounds memory on large graphs).
 PATHS_PER_QUERY = 500
@@ -164,7 +170,9 @@ def send(transport: Transport, events: Iterable[tuple[str, Event]]) -> Delivery:
 # -- the ingest job's step ------------------------------------------------------------------------
 
 
-def export_run_changes(log, ledger, neo4j, source_dir: str, changed: Iterable[str]) -> None:
+def export_run_changes(
+    log: DagsterLogManager, ledger: LedgerResource, neo4j: Neo4jResource, source_dir: str, changed: Iterable[str]
+) -> None:
     """Opt-in (OPENLINEAGE_URL): send the events of the files this run wrote or deleted, and of any an
     earlier run could not send. Best-effort: logs, never raises."""
     settings = ExportSettings.from_env()

@@ -73,9 +73,11 @@ def _unique(*groups: Iterable[str]) -> list[str]:
 
 def closest(wanted: str, known: Iterable[str], limit: int = 5) -> list[str]:
     """Known keys most like `wanted`: same last part first, then containing it, then similar spelling."""
+    target = wanted.strip().lower()
+    if not target:
+        return []
     known = sorted(set(known))
     lowered = {key.lower(): key for key in known}
-    target = wanted.strip().lower()
     last = target.rsplit(".", 1)[-1]
     same_name = [key for key in known if key.lower().rsplit(".", 1)[-1] == last]
     containing = [key for key in known if target in key.lower() or key.lower() in target]

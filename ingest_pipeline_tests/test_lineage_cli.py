@@ -184,3 +184,13 @@ def test_neo4j_down_is_one_line_naming_neo4j_uri_and_exit_2(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: Neo4j is unreachable at NEO4J_URI={closed} (ServiceUnavailable")
+
+
+def test_a_database_neo4j_does_not_have_is_one_line_and_exit_2(lineage, monkeypatch):
+    monkeypatch.setenv("NEO4J_DATABASE", "nosuchdb")
+
+    code, out, err = lineage("upstream", "raw.orders")
+
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "NEO4J_URI=" in line and "(database 'nosuchdb') refused the query" in line and "DatabaseNotFound" in line
