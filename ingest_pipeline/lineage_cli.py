@@ -1,8 +1,8 @@
 """`ingest-pipeline lineage …`: the graph's questions answered without writing Cypher.
 
 Exit codes: 0 answered (an empty answer included), 1 the table, column or pattern is not in the
-graph (the closest matches are printed instead), 2 Neo4j is unreachable (one line naming NEO4J_URI)
-or the arguments are invalid (argparse's usage error).
+graph (the closest matches are printed instead), 2 Neo4j is unreachable or refuses the query (one
+line naming NEO4J_URI) or the arguments are invalid (argparse's usage error).
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from ingest_pipeline import querying
 from ingest_pipeline.graph import queries
 from ingest_pipeline.graph.queries import Read
-from ingest_pipeline import querying
 from ingest_pipeline.querying import Answer, Edge
 from ingest_pipeline.settings import env_str
+
+if TYPE_CHECKING:
+    from ingest_pipeline.resources import Neo4jResource
 
 SEARCH_LIMIT = 50
 
@@ -30,7 +34,7 @@ class UnknownName(LookupError):
         super().__init__("\n".join(lines))
 
 
-def graph_reader():
+def graph_reader() -> Neo4jResource:
     """The Neo4jResource the code location uses (same NEO4J_* settings), failing fast instead of retrying."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the definitions' beta warnings are not the user's business here
@@ -201,6 +205,12 @@ def _depth(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _limit(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return int(text)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add `lineage` and its questions to the `ingest-pipeline` parser."""
     common = argparse.ArgumentParser(add_help=False)
@@ -231,4 +241,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     direction.add_argument("--downstream", action="store_true", help="what is computed from it")
     search_parser = questions.add_parser("search", parents=[common], help="tables and columns whose name matches")
     search_parser.add_argument("pattern", help="part of a name, or a glob with * and ?; case-insensitive")
-    search_parser.add_argument("--limit", type=int, default=SEARCH_LIMIT, help=f"most rows shown (default {SEARCH_LIMIT})")
+    search_parser.add_argument("--limit", type=_limit, default=SEARCH_LIMIT, help=f"most rows shown (default {SEARCH_LIMIT})")

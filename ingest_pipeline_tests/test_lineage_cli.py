@@ -165,12 +165,20 @@ def test_unknown_names_answer_with_the_closest_matches_and_exit_1(lineage, args,
     assert lines[1:3] == (["closest matches:", f"  {best_match}"] if best_match else ["no similar names in the graph"])
 
 
-@pytest.mark.parametrize("depth", ["0", "51", "ten"])
-def test_depth_outside_1_to_50_is_a_usage_error(lineage, depth, capsys):
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["upstream", "raw.orders", "--depth", "0"], "--depth"),
+        (["downstream", "raw.orders", "--depth", "51"], "--depth: depth must be between 1 and 50"),
+        (["column", "raw.orders.order_id", "--depth", "ten"], "--depth"),
+        (["search", "orders", "--limit", "0"], "--limit: must be a positive number"),
+    ],
+)
+def test_depth_outside_1_to_50_and_a_bad_limit_are_usage_errors(lineage, args, option, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["lineage", "upstream", "raw.orders", "--depth", depth])
+        main(["lineage", *args])
     assert exit_info.value.code == 2
-    assert "--depth" in capsys.readouterr().err
+    assert f"argument {option}" in capsys.readouterr().err
 
 
 def test_neo4j_down_is_one_line_naming_neo4j_uri_and_exit_2(tmp_path):
