@@ -57,3 +57,15 @@ def test_another_graph_makes_everything_pending(tmp_path):
 
     assert plan_batch(source, ledger.entries()).unchanged == []
     assert ledger.counts() == {"pending": 1}
+
+
+def test_openlineage_outbox_keeps_first_queued_order_and_survives_reopening(tmp_path):
+    ledger = Ledger(tmp_path / "l.db")
+    assert ledger.queue_exports(["b.sql", "a.sql"], now=1.0) == ["a.sql", "b.sql"]
+    assert ledger.queue_exports(["c.sql", "a.sql"], now=2.0) == ["a.sql", "b.sql", "c.sql"]  # a.sql keeps its place
+    ledger.clear_exports(["a.sql", "c.sql"])
+    ledger.close()
+
+    reopened = Ledger(tmp_path / "l.db")
+    assert reopened.queue_exports([], now=3.0) == ["b.sql"]
+    reopened.close()
