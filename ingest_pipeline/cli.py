@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest_pipeline import config_cli, dead_letters, neo4j_local, settings
+from ingest_pipeline import config_cli, dead_letters, lineage_cli, neo4j_local, openlineage_cli, settings
 from ingest_pipeline.state.parse_cache import ParseCache
 from ingest_pipeline.state.sqlite import StateFileError
 
@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_replay)
 
     config_cli.add_parser(commands)
+    lineage_cli.register(commands)
+    openlineage_cli.register(commands)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`make demo`: ingest examples/sql into the bundled Neo4j and answer one lineage question.
+"""`make demo`: ingest examples/sql into the bundled Neo4j and answer two lineage questions.
 
 Uses NEO4J_URI when it is set (environment or .env: an existing server); otherwise starts or reuses
 the bundled Neo4j on data/neo4j. The run goes through the Dagster instance in DAGSTER_HOME, so `make dev` shows it.
@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from ingest_pipeline import neo4j_local, settings
+from ingest_pipeline import cli, neo4j_local, settings
 from ingest_pipeline.local_run import graph_metadata, run_job
 from ingest_pipeline.resources.configured import neo4j_resource
 
 DEMO_TABLE = "marts.customer_lifetime_value"
-UPSTREAM = (
-    "MATCH path = (t:Table {fqn: $fqn})-[:DEPENDS_ON*1..]->(u:Table) "
-    "RETURN u.fqn AS table, u.kind AS kind, min(length(path)) AS hops ORDER BY hops, table"
-)
-WRITERS = (
-    "MATCH (f:SqlFile)-[:HAS_STATEMENT]->(s:Statement)-[:WRITES]->(:Table {fqn: $fqn}) "
-    "RETURN f.path AS file, s.line AS line, s.kind AS kind ORDER BY file, line"
-)
+QUESTIONS = (["lineage", "upstream", DEMO_TABLE], ["lineage", "writers", DEMO_TABLE])
 
 
 def main() -> int:
@@ -49,15 +42,13 @@ def main() -> int:
         for key in ("files_seen", "files_ingested", "files_unchanged", "files_failed", "statements", "tables", "parse_errors"):
             print(f"  {key:<16} {metadata[key]}")
         print(f"  {'graph':<16} {nodes} nodes, {relationships} relationships")
-        print()
-        print(f"Everything upstream of {DEMO_TABLE} (hops, table, kind):")
-        for row in neo4j.query(UPSTREAM, fqn=DEMO_TABLE):
-            print(f"  {row['hops']:>4}  {row['table']:<32} {row['kind']}")
-        print(f"Statements that write {DEMO_TABLE}:")
-        for row in neo4j.query(WRITERS, fqn=DEMO_TABLE):
-            print(f"  {row['file']}:{row['line']} ({row['kind']})")
     finally:
         neo4j.close()
+    for question in QUESTIONS:
+        print(f"\n$ ingest-pipeline {' '.join(question)}", flush=True)
+        if cli.main(question) != 0:
+            return 1
+    print("\nMore questions: docs/querying.md")
     return 0
 
 

@@ -30,7 +30,7 @@ from ingest_pipeline.setting_kinds import BOOLEAN, CRON, GLOBS, PATH, TEXT, Kind
 T = TypeVar("T")
 
 DEFAULT, ENVIRONMENT, DOTENV = "default", "environment", ".env"
-GROUPS = ("source", "parsing", "sensor", "schedules", "state", "neo4j", "metrics", "bundled-neo4j", "dagster")
+GROUPS = ("source", "parsing", "sensor", "schedules", "state", "neo4j", "metrics", "openlineage", "bundled-neo4j", "dagster")
 
 
 class SettingsError(ValueError):
@@ -283,6 +283,26 @@ NEO4J_BACKOFF_SECONDS = Setting(
 # -- metrics --------------------------------------------------------------------------------------
 PROMETHEUS_PUSHGATEWAY = Setting(
     "PROMETHEUS_PUSHGATEWAY", TEXT, "", "metrics", "Pushgateway URL (http://host:9091) for metrics; empty: not pushed."
+)
+
+# -- openlineage ----------------------------------------------------------------------------------
+OPENLINEAGE_URL = Setting(
+    "OPENLINEAGE_URL", TEXT, "", "openlineage", "OpenLineage endpoint base URL (Marquez, DataHub...); set: every run exports what it changed."
+)
+OPENLINEAGE_ENDPOINT = Setting("OPENLINEAGE_ENDPOINT", TEXT, "api/v1/lineage", "openlineage", "Path of the lineage endpoint under OPENLINEAGE_URL.")
+OPENLINEAGE_API_KEY = Setting(
+    "OPENLINEAGE_API_KEY", TEXT, "", "openlineage", "Bearer token for the OpenLineage endpoint; never logged or shown.", secret=True
+)
+OPENLINEAGE_NAMESPACE = Setting("OPENLINEAGE_NAMESPACE", TEXT, "ingest-pipeline", "openlineage", "Namespace of the exported jobs (one per SQL file).")
+OPENLINEAGE_DATASET_NAMESPACE = Setting(
+    "OPENLINEAGE_DATASET_NAMESPACE", TEXT, "", "openlineage", "Namespace of the exported datasets (tables); empty: OPENLINEAGE_NAMESPACE."
+)
+OPENLINEAGE_SOURCE_URL = Setting(
+    "OPENLINEAGE_SOURCE_URL", TEXT, "", "openlineage", "Base URL of sourceCodeLocation links; empty: the source folder's file:// URL."
+)
+OPENLINEAGE_EVENT_TYPE = Setting(
+    "OPENLINEAGE_EVENT_TYPE", choice(lambda: ["run", "job"], "run or job"), "run", "openlineage",
+    "run: a COMPLETE RunEvent per file; job: a JobEvent per file.",
 )
 
 # -- bundled-neo4j --------------------------------------------------------------------------------

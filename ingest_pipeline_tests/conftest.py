@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline import neo4j_local
-from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
+from ingest_pipeline.resources import Neo4jResource
+from ingest_pipeline_tests.support import EXAMPLES, ingested, job_resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,12 +46,14 @@ def neo4j(neo4j_server: neo4j_local.LocalInstance, tmp_path: Path) -> Iterator[N
 
 @pytest.fixture
 def resources(neo4j: Neo4jResource, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "neo4j": neo4j,
-        "parse_cache": ParseCacheResource(path=str(tmp_path / "state" / "parse_cache.db")),
-        "ledger": LedgerResource(path=str(tmp_path / "state" / "ingest_ledger.db")),
-        "prometheus": PrometheusResource(gateway=""),
-    }
+    return job_resources(neo4j, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def example_graph(neo4j_server: neo4j_local.LocalInstance, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jResource]:
+    """examples/sql ingested once per test module, for tests that only read the graph."""
+    with ingested(neo4j_server.uri, EXAMPLES, tmp_path_factory.mktemp("example_graph")) as neo4j:
+        yield neo4j
 
 
 @pytest.fixture

@@ -6,8 +6,12 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.jobs.ingest import ingest_sql_files
 from ingest_pipeline.local_run import graph_metadata  # noqa: F401 - re-exported for the tests
@@ -64,6 +68,28 @@ WAREHOUSE_EDGES = {
     ("marts.revenue.name", "DERIVES_FROM", "staging.customers.name"),
     ("marts.revenue.total", "DERIVES_FROM", "staging.orders.amount"),  # SUM(amount) through the CTE
 }
+
+
+def job_resources(neo4j: Neo4jResource, folder: Path) -> dict[str, Any]:
+    """The job's resources around a Neo4j resource, with the state files in `folder/state`."""
+    return {
+        "neo4j": neo4j,
+        "parse_cache": ParseCacheResource(path=str(folder / "state" / "parse_cache.db")),
+        "ledger": LedgerResource(path=str(folder / "state" / "ingest_ledger.db")),
+        "prometheus": PrometheusResource(gateway=""),
+    }
+
+
+@contextmanager
+def ingested(uri: str, source: Path, folder: Path) -> Iterator[Neo4jResource]:
+    """A graph wiped and holding `source`, ingested once: for module-scoped fixtures of tests that only read."""
+    neo4j = Neo4jResource(uri=uri, dead_letter_path=str(folder / "failed_ingestion.jsonl"))
+    try:
+        neo4j.query("MATCH (n) DETACH DELETE n")
+        assert run_ingest(job_resources(neo4j, folder), source).success
+        yield neo4j
+    finally:
+        neo4j.close()
 
 
 def run_ingest(resources: dict[str, Any], source_dir: Path, instance=None, tags=None, **config: Any):
@@ -215,3 +241,133 @@ def failure_description(result) -> str:
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     data = failure.event_specific_data
     return (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sql"
+
+
+class LineageServer:
+    """A stand-in for Marquez / DataHub on 127.0.0.1: records every event POSTed to `path`.
+
+    `status` is what it answers (set it to 500 to play a failing server); only 2xx answers record.
+    `authorization` holds the Authorization header of each recorded event.
+    """
+
+    def __init__(self) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.events: list[dict[str, Any]] = []
+        self.authorization: list[str | None] = []
+        self.path = "/api/v1/lineage"
+        self.status = 201
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.requests += 1
+                if self.path == server.path and 200 <= server.status < 300:
+                    server.events.append(json.loads(body))
+                    server.authorization.append(self.headers.get("Authorization"))
+                self.send_response(server.status if self.path == server.path else 404)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def load_openlineage(event: dict[str, Any]):
+    """Rebuild a serialised event with the OpenLineage client's generated models, strictly.
+
+    Every key must be a field of its model (facets are matched by their `_schemaURL`), required
+    fields must be present, values must have the model's types, and the models' own validators run
+    (run id is a UUID, event time is ISO-8601, URLs parse). Returns the rebuilt event.
+    """
+    from openlineage.client.event_v2 import JobEvent, RunEvent
+
+    models = {model._get_schema(): model for model in (RunEvent, JobEvent)}
+    if event.get("schemaURL") not in models:
+        raise ValueError(f"not a RunEvent or JobEvent: schemaURL {event.get('schemaURL')!r}")
+    return _load(event, models[event["schemaURL"]], "event")
+
+
+def _facet_models() -> dict[str, type]:
+    import importlib
+    import pkgutil
+
+    import attr
+    from openlineage.client import generated
+    from openlineage.client.generated.base import BaseFacet
+
+    models = {}
+    for module_info in pkgutil.iter_modules(generated.__path__):
+        module = importlib.import_module(f"{generated.__name__}.{module_info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and attr.has(value) and issubclass(value, BaseFacet):
+                models[value._get_schema()] = value
+    return models
+
+
+def _load(value: Any, hint: Any, where: str) -> Any:
+    import enum
+    import types
+    import typing
+
+    import attr
+    from openlineage.client.generated.base import BaseFacet
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            if type(None) not in args:
+                raise ValueError(f"{where}: null is not allowed")
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _load(value, inner, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        return [_load(item, args[0], f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object, got {value!r}")
+        return {key: _load(item, args[1], f"{where}.{key}") for key, item in value.items()}
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if isinstance(hint, type) and attr.has(hint):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object for {hint.__name__}, got {value!r}")
+        if issubclass(hint, BaseFacet):
+            concrete = _facet_models().get(value.get("_schemaURL"))
+            if concrete is None or not issubclass(concrete, hint):
+                raise ValueError(f"{where}: unknown {hint.__name__} schema {value.get('_schemaURL')!r}")
+            hint = concrete
+        fields = {field.name: field for field in attr.fields(hint)}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ValueError(f"{where}: {hint.__name__} has no field(s) {unknown}")
+        missing = sorted(name for name, field in fields.items() if field.default is attr.NOTHING and name not in value)
+        if missing:
+            raise ValueError(f"{where}: {hint.__name__} misses required field(s) {missing}")
+        hints = typing.get_type_hints(hint)
+        kwargs = {
+            field.alias: _load(value[name], hints[name], f"{where}.{name}")
+            for name, field in fields.items()
+            if field.init and name in value
+        }
+        return hint(**kwargs)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ValueError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value

@@ -60,3 +60,15 @@ def test_a_version_1_ledger_is_upgraded_in_place(tmp_path):
     assert ledger.recovered is None
     entry = ledger.get("a.sql")
     assert (entry.status, entry.sha256, entry.derivation) == (INGESTED, "abc", None)
+
+
+def test_openlineage_outbox_keeps_first_queued_order_and_survives_reopening(tmp_path):
+    ledger = Ledger(tmp_path / "l.db")
+    assert ledger.queue_exports(["b.sql", "a.sql"], now=1.0) == ["a.sql", "b.sql"]
+    assert ledger.queue_exports(["c.sql", "a.sql"], now=2.0) == ["a.sql", "b.sql", "c.sql"]  # a.sql keeps its place
+    ledger.clear_exports(["a.sql", "c.sql"])
+    ledger.close()
+
+    reopened = Ledger(tmp_path / "l.db")
+    assert reopened.queue_exports([], now=3.0) == ["b.sql"]
+    reopened.close()

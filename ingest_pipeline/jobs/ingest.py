@@ -353,6 +353,7 @@ def report(
     parse_cache: ParseCacheResource,
     ledger: LedgerResource,
     prometheus: PrometheusResource,
+    neo4j: Neo4jResource,
 ) -> None:
     chunks = summary.chunks
     latencies = sorted(s for c in chunks for s in c.parse_seconds)
@@ -434,6 +435,10 @@ def report(
         )
     finally:
         state.close()
+    # Opt-in, best-effort OpenLineage export (OPENLINEAGE_URL); imported here so step processes skip the client.
+    from ingest_pipeline.openlineage_export import export_run_changes
+
+    export_run_changes(context.log, ledger, neo4j, summary.plan.source_dir, [*summary.written, *summary.deleted])
 
 
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:

@@ -82,6 +82,8 @@ CREATE TABLE IF NOT EXISTS metric_totals (
     value REAL NOT NULL,
     PRIMARY KEY (name, series)
 );
+-- Files whose OpenLineage events are still to be sent (OPENLINEAGE_URL; see openlineage_export.py).
+CREATE TABLE IF NOT EXISTS openlineage_outbox (path TEXT PRIMARY KEY, queued_at REAL NOT NULL);
 """
 
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
@@ -341,3 +343,17 @@ class Ledger:
                 "UPDATE files SET status = ?, updated_at = ? WHERE path = ?", [(PENDING, time.time(), p) for p in stale]
             )
         return stale
+
+    # -- OpenLineage outbox --------------------------------------------------------------------
+
+    def queue_exports(self, paths: Iterable[str], now: float) -> list[str]:
+        """Add paths to the outbox (a path already there keeps its place); returns the whole outbox, oldest first."""
+        with transaction(self._db):
+            self._db.executemany(
+                "INSERT INTO openlineage_outbox VALUES (?, ?) ON CONFLICT(path) DO NOTHING", [(p, now) for p in paths]
+            )
+        return [row[0] for row in self._db.execute("SELECT path FROM openlineage_outbox ORDER BY queued_at, path")]
+
+    def clear_exports(self, paths: Iterable[str]) -> None:
+        with transaction(self._db):
+            self._db.executemany("DELETE FROM openlineage_outbox WHERE path = ?", [(p,) for p in paths])
