@@ -22,7 +22,7 @@ from dagster import build_sensor_context, instance_for_test
 from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BatchingPolicy
-from ingest_pipeline.planning import scan_sources
+from ingest_pipeline.sources import scan_sources
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.sensors import build_sql_files_sensor
 from ingest_pipeline.state.ledger import IngestedFile, Ledger
@@ -54,7 +54,7 @@ def main() -> int:
         for label in ("first sight (all new)", "all in flight", "steady state (all ingested)"):
             if label.startswith("steady"):
                 ledger = Ledger(Path(ledger_resource.path))
-                stats = scan_sources(source)
+                stats = scan_sources(source).files
                 ledger.mark_ingested(IngestedFile(p, "0" * 64, s.st_size, s.st_mtime_ns) for p, s in stats.items())
                 for batch_id in ledger.open_batches():
                     ledger.close_batch(batch_id, "succeeded", time.time())

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest_pipeline.planning import scan_sources, sha256_or_none
+from ingest_pipeline.sources import DEFAULT_SOURCE, ScanRules, file_key, scan_sources, sha256_or_none, source_of, split_key
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger, LedgerEntry
 
 CRITICAL, NORMAL, BATCH = "CRITICAL", "NORMAL", "BATCH"
@@ -33,6 +33,12 @@ class BatchingPolicy:
     critical_globs: tuple[str, ...] = ()
     include: tuple[str, ...] = ("*.sql",)
     ignore: tuple[str, ...] = ()
+    follow_symlinks: bool = False
+    source: str = DEFAULT_SOURCE
+
+    @property
+    def scan_rules(self) -> ScanRules:
+        return ScanRules(self.include, self.ignore, self.follow_symlinks)
 
 
 @dataclass(frozen=True)
@@ -66,36 +72,37 @@ def _backing_off(entry: LedgerEntry, policy: BatchingPolicy, now: float) -> bool
 def find_changes(
     source_dir: Path, ledger: Ledger, policy: BatchingPolicy, now: float, in_flight: set[str]
 ) -> tuple[dict[str, tuple[int | None, int | None]], list[str]]:
-    """Files that need ingesting (path -> (size, mtime)) or deleting (path -> (None, None)), and parked
-    files; files in `in_flight` (in a requested batch) are left to their run."""
-    on_disk = scan_sources(source_dir, policy.include, policy.ignore)
-    entries = ledger.entries()
+    """Files of the policy's source that need ingesting (key -> (size, mtime)) or deleting
+    (key -> (None, None)), and parked files; files in `in_flight` (in a requested batch) are left
+    to their run."""
+    on_disk = {file_key(policy.source, path): stat for path, stat in scan_sources(source_dir, policy.scan_rules).files.items()}
+    entries = {key: entry for key, entry in ledger.entries().items() if source_of(key) == policy.source}
     changes: dict[str, tuple[int | None, int | None]] = {}
     parked: list[str] = []
-    for path, stat in on_disk.items():
-        if path in in_flight:
+    for key, stat in on_disk.items():
+        if key in in_flight:
             continue
-        entry = entries.get(path)
+        entry = entries.get(key)
         signature = (stat.st_size, stat.st_mtime_ns)
         if entry is None or entry.status not in (INGESTED, FAILED):
-            changes[path] = signature
+            changes[key] = signature
             continue
         if entry.status == INGESTED and (entry.size_bytes, entry.mtime_ns) == signature:
             continue
         # The stat moved, or an earlier attempt failed: compare content (a `touch` is no change).
-        digest = sha256_or_none(source_dir / path)
+        digest = sha256_or_none(source_dir / split_key(key)[1])
         same_bytes = digest is not None and digest == entry.sha256
         if same_bytes and entry.status == INGESTED:
-            ledger.touch(path, *signature)
+            ledger.touch(key, *signature)
             continue
         if same_bytes and _is_parked(entry, policy):
-            parked.append(path)
+            parked.append(key)
             continue
         if same_bytes and _backing_off(entry, policy, now):
             continue
-        changes[path] = signature
-    for path in entries.keys() - on_disk.keys() - in_flight:
-        changes[path] = (None, None)
+        changes[key] = signature
+    for key in entries.keys() - on_disk.keys() - in_flight:
+        changes[key] = (None, None)
     return changes, sorted(parked)
 
 

@@ -13,11 +13,11 @@ from dagster import Definitions  # noqa: E402
 from ingest_pipeline.jobs.ingest import ingest_sql_files, replay_failed  # noqa: E402
 from ingest_pipeline.jobs.maintenance import cache_maintenance, cache_maintenance_schedule  # noqa: E402
 from ingest_pipeline.resources.configured import resources  # noqa: E402
-from ingest_pipeline.sensors import full_reconcile_schedule, sql_files_sensor  # noqa: E402
+from ingest_pipeline.sensors import full_reconcile_schedule, sql_files_sensor, writer_slot_watchdog  # noqa: E402
 
 defs = Definitions(
     jobs=[ingest_sql_files, replay_failed, cache_maintenance],
     schedules=[cache_maintenance_schedule, full_reconcile_schedule],
-    sensors=[sql_files_sensor],
+    sensors=[sql_files_sensor, writer_slot_watchdog],
     resources=resources(CONFIG),
 )

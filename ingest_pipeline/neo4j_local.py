@@ -58,7 +58,7 @@ def neo4j_local_home() -> Path:
     return Path(settings.NEO4J_LOCAL_HOME.current() or PROJECT_ROOT / "neo4j-local")
 
 
-def java_command(data_dir: Path, port: int) -> list[str]:
+def java_command(data_dir: Path, port: int, auth: bool | None = None) -> list[str]:
     home = neo4j_local_home()
     classes, lib = home / "target" / "classes", home / "target" / "lib"
     if not (classes / "ingest" / "neo4jlocal" / "LocalNeo4j.class").exists() or not lib.is_dir():
@@ -73,6 +73,7 @@ def java_command(data_dir: Path, port: int) -> list[str]:
         f"-Xmx{heap}",
         "-XX:+UseSerialGC",
         f"-Dneo4j.pagecache.mb={page_cache_mb}",
+        *([] if auth is None else [f"-Dneo4j.local.auth={'true' if auth else 'false'}"]),
         *ADD_OPENS,
         "-cp",
         f"{classes}{os.pathsep}{lib}/*",
@@ -123,33 +124,58 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> LocalInstance | None:
     return LocalInstance(pid, port) if _alive(pid) else None
 
 
+def auth_from_settings() -> bool | None:
+    """NEO4J_LOCAL_AUTH when it is set, else None: neo4j-local.conf decides (off when it says nothing)."""
+    config = settings.read()
+    return None if config.resolved(settings.NEO4J_LOCAL_AUTH).source == settings.DEFAULT else config[settings.NEO4J_LOCAL_AUTH]
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
 def start(
     data_dir: Path = DEFAULT_DATA_DIR,
     bolt_port: int = 7687,
     timeout: float = 180.0,
-    settings: dict[str, str] | None = None,
+    extra_settings: dict[str, str] | None = None,
+    auth: bool | None = None,
+    initial_password: str | None = None,
 ) -> LocalInstance:
     """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers.
 
-    settings are extra Neo4j settings (name -> value), e.g. {"db.lock.acquisition.timeout": "2s"}.
+    extra_settings are Neo4j settings (name -> value) for neo4j-local.conf, e.g. {"db.lock.acquisition.timeout": "2s"}.
+    auth switches authentication on or off (default: NEO4J_LOCAL_AUTH, else whatever neo4j-local.conf
+    says, else off); with auth on, user neo4j gets initial_password (default: NEO4J_PASSWORD) as
+    its password the first time the store starts.
     """
     data_dir = data_dir.resolve()
     running = status(data_dir)
     if running is not None:
         return running
+    auth = auth_from_settings() if auth is None else auth
+    initial_password = settings.NEO4J_PASSWORD.current() if initial_password is None else initial_password
+    if auth and len(initial_password) < MIN_PASSWORD_LENGTH:
+        raise Neo4jLocalError(
+            f"NEO4J_LOCAL_AUTH=true needs the password of user neo4j in NEO4J_PASSWORD "
+            f"({MIN_PASSWORD_LENGTH} characters or more); it sets the server's initial password"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
-    if settings:
-        lines = [f"{name}={value}" for name, value in sorted(settings.items())]
+    if extra_settings:
+        lines = [f"{name}={value}" for name, value in sorted(extra_settings.items())]
         (data_dir / "neo4j-local.conf").write_text("\n".join(lines) + "\n")
     log_path = data_dir / "neo4j-local.out"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            java_command(data_dir, bolt_port),
+            java_command(data_dir, bolt_port, auth),
             stdout=log,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             start_new_session=True,
         )
+        # The initial password travels on stdin: never on the command line or in the environment.
+        assert process.stdin is not None
+        process.stdin.write(f"{initial_password if auth is not False else ''}\n".encode())
+        process.stdin.close()
     _pid_file(data_dir).write_text(str(process.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -158,6 +184,9 @@ def start(
             _port_file(data_dir).write_text(str(port))
             return LocalInstance(process.pid, port)
         if process.poll() is not None:
+            refusal = [line for line in _tail(log_path).splitlines() if line.startswith("neo4j-local: ")]
+            if refusal:
+                raise Neo4jLocalError(refusal[-1][len("neo4j-local: ") :])
             raise Neo4jLocalError(f"Neo4j exited with code {process.returncode}; see {log_path}:\n{_tail(log_path)}")
         time.sleep(0.2)
     process.terminate()
@@ -196,7 +225,7 @@ def _ready_port(log_path: Path) -> int | None:
     try:
         for line in log_path.read_text(errors="replace").splitlines():
             if line.startswith(READY_PREFIX):
-                return int(line[len(READY_PREFIX) :].strip())
+                return int(line[len(READY_PREFIX) :].split()[0])
     except OSError:
         return None
     return None

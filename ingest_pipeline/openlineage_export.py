@@ -26,8 +26,8 @@ from openlineage.client.transport.transport import Transport
 from ingest_pipeline.graph import queries
 from ingest_pipeline.graph.queries import Read
 from ingest_pipeline.openlineage_events import EVENT_TYPES, Event, Naming, event_counts, file_event, file_exports, retire_event
-from ingest_pipeline.parsing import read_text
-from ingest_pipeline.planning import sha256_or_none
+from ingest_pipeline.parsing import decode_sql
+from ingest_pipeline.sources import UnreadableFile, read_source, sha256_bytes, split_key
 from ingest_pipeline import settings
 
 if TYPE_CHECKING:
@@ -110,17 +110,18 @@ def events_for(
 
 
 def sql_texts(source_dir: Path, sha256s: dict[str, str | None]) -> dict[str, str]:
-    """The text of each file whose bytes are still those the graph was built from (else no `sql` facet)."""
+    """The text of each file (by key) whose bytes are still those the graph was built from (else no `sql` facet)."""
     texts = {}
-    for path, sha256 in sha256s.items():
-        if sha256 is None or sha256_or_none(source_dir / path) != sha256:
-            continue
+    for key, sha256 in sha256s.items():
         try:
-            text, _ = read_text(source_dir / path)
-        except OSError:
+            raw = read_source(source_dir / split_key(key)[1], MAX_SQL_CHARS * 4)
+        except UnreadableFile:
             continue
+        if sha256 is None or sha256_bytes(raw) != sha256:
+            continue
+        text, _ = decode_sql(raw)
         if len(text) <= MAX_SQL_CHARS:
-            texts[path] = text
+            texts[key] = text
     return texts
 
 

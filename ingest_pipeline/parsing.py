@@ -1,52 +1,52 @@
-"""Reading and parsing planned files, through the parse cache when there is one."""
+"""Reading and parsing planned files, through the parse cache when there is one.
+
+Each file is read once, and the bytes read are the bytes hashed, parsed and cached: a file that
+changed after planning is parsed as it is now, under the hash of what was parsed (never under the
+planned hash), and its task carries the new identity to the graph and the ledger.
+"""
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_pipeline.lineage import FileLineage, StatementLineage, dialect_from_comment, extract_lineage
+from ingest_pipeline.derivation import Derivation, DialectRules
+from ingest_pipeline.lineage import FileLineage, StatementLineage, extract_lineage
 from ingest_pipeline.planning import FileTask
+from ingest_pipeline.sources import FileTooLarge, UnreadableFile, read_source, sha256_bytes
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
-
-
-@dataclass(frozen=True)
-class DialectRules:
-    """Which dialect a file is read in: its `-- dialect:` comment, else the first matching glob, else the default."""
-
-    default: str = ""
-    globs: tuple[tuple[str, str], ...] = ()
-
-    def for_file(self, path: str, text: str) -> str:
-        named = dialect_from_comment(text)
-        if named:
-            return named
-        for pattern, dialect in self.globs:
-            if fnmatch.fnmatchcase(path, pattern):
-                return dialect
-        return self.default
 
 
 @dataclass
 class ParsedFile:
+    # The task as parsed: its sha256 and size are those of the bytes read (see module docstring).
     task: FileTask
     # None when the file could not be read at all (see read_error).
     lineage: FileLineage | None
     read_error: str | None = None
     from_cache: bool = False
     seconds: float = 0.0
+    # What the lineage was derived with (ledger column; empty when nothing was derived).
+    derivation: str = ""
 
 
-def read_text(path: Path) -> tuple[str, bool]:
+def decode_sql(raw: bytes) -> tuple[str, bool]:
     """The file's text and whether it had to be decoded with replacement characters."""
-    raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig"), False
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace"), True
+
+
+@dataclass
+class _Read:
+    task: FileTask
+    text: str
+    decode_errors: bool
+    derivation: Derivation
 
 
 def parse_files(
@@ -62,36 +62,45 @@ def parse_files(
 
     A file larger than max_file_bytes is not read at all: it gets one ERROR statement saying why.
     """
-    texts: dict[str, tuple[str, bool, str]] = {}
+    reads: dict[str, _Read] = {}
     results: dict[str, ParsedFile] = {}
     for task in tasks:
-        if max_file_bytes is not None and task.size_bytes > max_file_bytes:
-            results[task.path] = ParsedFile(task, _oversized(task, max_file_bytes, rules.default))
-            continue
         try:
-            text, decode_errors = read_text(source_dir / task.path)
-        except OSError as error:
-            results[task.path] = ParsedFile(task, None, read_error=f"cannot read {task.path}: {error.strerror or error}")
+            raw = read_source(source_dir / task.path, max_file_bytes)
+        except FileTooLarge as error:
+            # Recorded, not parsed: its identity stays the planned one, its dialect comes from its head.
+            derivation = Derivation(rules.for_file(task.path, decode_sql(error.head)[0]), columns)
+            grown = dataclasses.replace(task, size_bytes=error.size)
+            lineage = _oversized(str(error), derivation.dialect)
+            results[task.path] = ParsedFile(grown, lineage, derivation=derivation.signature)
             continue
-        dialect = rules.for_file(task.path, text)
-        texts[task.path] = (text, decode_errors, dialect)
+        except UnreadableFile as error:
+            results[task.path] = ParsedFile(task, None, read_error=str(error))
+            continue
+        digest = sha256_bytes(raw)
+        if digest != task.sha256:
+            task = dataclasses.replace(task, sha256=digest, size_bytes=len(raw), reason="changed since planning")
+        text, decode_errors = decode_sql(raw)
+        reads[task.path] = _Read(task, text, decode_errors, Derivation(rules.for_file(task.path, text), columns))
 
-    keys = {path: cache_key(task.sha256, texts[path][2], columns) for task in tasks if (path := task.path) in texts}
+    keys = {path: cache_key(read.task.sha256, read.derivation) for path, read in reads.items()}
     cached: Mapping[str, FileLineage] = cache.get_many(sorted(set(keys.values()))) if cache else {}
     fresh: dict[str, FileLineage] = {}
-    for task in tasks:
-        if task.path not in texts:
-            continue
-        key = keys[task.path]
+    for path, read in reads.items():
+        key = keys[path]
+        signature = read.derivation.signature
         if key in cached:
-            results[task.path] = ParsedFile(task, cached[key], from_cache=True)
+            results[path] = ParsedFile(read.task, cached[key], from_cache=True, derivation=signature)
             continue
-        text, decode_errors, dialect = texts[task.path]
         started = time.perf_counter()
         lineage = extract_lineage(
-            text, dialect, decode_errors=decode_errors, time_budget_seconds=time_budget_seconds, columns=columns
+            read.text,
+            read.derivation.dialect,
+            decode_errors=read.decode_errors,
+            time_budget_seconds=time_budget_seconds,
+            columns=columns,
         )
-        results[task.path] = ParsedFile(task, lineage, seconds=time.perf_counter() - started)
+        results[path] = ParsedFile(read.task, lineage, seconds=time.perf_counter() - started, derivation=signature)
         fresh[key] = lineage
     if cache is not None:
         cache.put_many(fresh)
@@ -99,6 +108,5 @@ def parse_files(
     return [results[task.path] for task in tasks]
 
 
-def _oversized(task: FileTask, limit: int, dialect: str) -> FileLineage:
-    message = f"file is {task.size_bytes} bytes, more than the limit of {limit} (INGEST_MAX_FILE_BYTES); not parsed"
+def _oversized(message: str, dialect: str) -> FileLineage:
     return FileLineage(dialect=dialect, statements=[StatementLineage(0, "ERROR", 1, error=message)])

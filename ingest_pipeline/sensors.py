@@ -25,10 +25,11 @@ from dagster import (
 )
 from dagster_prometheus import PrometheusResource
 
+from ingest_pipeline import writer_slot
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
-from ingest_pipeline.planning import sha256_or_none
+from ingest_pipeline.sources import sha256_or_none, split_key
 from ingest_pipeline.metrics import SENSOR_METRICS
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.resources.metrics import push_metrics
@@ -53,6 +54,8 @@ def policy_from_settings(config: s.Settings) -> BatchingPolicy:
         critical_globs=config[s.INGEST_CRITICAL_GLOBS],
         include=config[s.INGEST_INCLUDE],
         ignore=config[s.INGEST_IGNORE],
+        follow_symlinks=config[s.INGEST_FOLLOW_SYMLINKS],
+        source=config[s.INGEST_SOURCE_NAME],
     )
 
 
@@ -67,11 +70,11 @@ def available_memory_mb() -> float | None:
     return None
 
 
-def run_config_for(batch: NewBatch, source_dir: str, in_process_max_files: int) -> dict[str, Any]:
+def run_config_for(batch: NewBatch, source_dir: str, source: str, in_process_max_files: int) -> dict[str, Any]:
     """Small batches run in process (step start-up would dominate), large ones fan out."""
     small = len(batch.paths) < in_process_max_files
     return {
-        "ops": {"plan_batch": {"config": {"source_dir": source_dir, "batch_id": batch.batch_id}}},
+        "ops": {"plan_batch": {"config": {"source_dir": source_dir, "source_name": source, "batch_id": batch.batch_id}}},
         "execution": {"config": IN_PROCESS_CONFIG if small else multiprocess_config()},
     }
 
@@ -87,10 +90,10 @@ def _settle_finished_batches(context: SensorEvaluationContext, ledger: Ledger, f
         if run.status == DagsterRunStatus.SUCCESS:
             ledger.close_batch(batch_id, "succeeded", now)
         elif run.status in _FINISHED_BAD:
-            unwritten = [p for p in ledger.batch_paths(batch_id) if (e := ledger.get(p)) is None or e.status != INGESTED]
+            unwritten = [k for k in ledger.batch_paths(batch_id) if (e := ledger.get(k)) is None or e.status != INGESTED]
             ledger.mark_failed(
-                {p: f"run {run.run_id} {_FINISHED_BAD[run.status]}" for p in unwritten},
-                sha256s={p: sha for p in unwritten if (sha := sha256_or_none(folder / p))},
+                {k: f"run {run.run_id} {_FINISHED_BAD[run.status]}" for k in unwritten},
+                sha256s={k: sha for k in unwritten if (sha := sha256_or_none(folder / split_key(k)[1]))},
                 now=now,
             )
             ledger.close_batch(batch_id, "failed", now)
@@ -165,7 +168,7 @@ def build_sql_files_sensor(
         requests = [
             RunRequest(
                 run_key=batch.batch_id,
-                run_config=run_config_for(batch, source_dir, in_process_max_files),
+                run_config=run_config_for(batch, source_dir, policy.source, in_process_max_files),
                 tags={
                     "dagster/priority": PRIORITY_TAG_VALUES[batch.priority],
                     PRIORITY_TAG: batch.priority,
@@ -197,3 +200,22 @@ full_reconcile_schedule = ScheduleDefinition(
     tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
     description="Daily full rescan at BATCH priority, repairing anything a sensor tick missed (INGEST_RECONCILE_CRON).",
 )
+
+
+@sensor(
+    name="writer_slot_watchdog",
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Frees the neo4j_writer slot from runs that died holding it (their worker process is gone), so waiting "
+        "runs continue; ships running, touches nothing else."
+    ),
+)
+def writer_slot_watchdog(context: SensorEvaluationContext) -> SkipReason:
+    freed = writer_slot.free_dead_holders(context.instance, context.log.warning)
+    if freed:
+        return SkipReason(f"freed the {writer_slot.POOL} slot held by dead run(s) {', '.join(freed)}")
+    holders = writer_slot.holders(context.instance)
+    if holders:
+        return SkipReason(f"{writer_slot.POOL} slot held by run {holders[0].run_id} ({holders[0].status}), which is alive")
+    return SkipReason(f"{writer_slot.POOL} slot free")

@@ -164,6 +164,9 @@ DIALECT = choice(_sqlglot_dialects, "'' (sqlglot's generic dialect) or a sqlglot
 BOLT_URI = pattern(
     r"(bolt|neo4j)(\+s|\+ssc)?://\S+", "a bolt:// or neo4j:// URI (+s / +ssc for TLS), e.g. bolt://localhost:7687", "uri"
 )
+SOURCE_NAME = pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", "name"
+)
 JVM_SIZE = pattern(r"\d+[kKmMgG]?", "a JVM memory size such as 768m or 2g", "size")
 
 # -- source ---------------------------------------------------------------------------------------
@@ -172,6 +175,17 @@ INGEST_INCLUDE = Setting(
     "INGEST_INCLUDE", GLOBS, ("*.sql",), "source", "Comma-separated globs (file name or relative path) of the files to ingest."
 )
 INGEST_IGNORE = Setting("INGEST_IGNORE", GLOBS, (), "source", "Comma-separated globs of files to leave out, even when included.")
+INGEST_SOURCE_NAME = Setting(
+    "INGEST_SOURCE_NAME", SOURCE_NAME, "default", "source",
+    "Name of this folder's files in the graph (SqlFile.source); several sources can feed one graph, a run deletes only its own.",
+)
+INGEST_FOLLOW_SYMLINKS = Setting(
+    "INGEST_FOLLOW_SYMLINKS", BOOLEAN, False, "source", "Follow symbolic links that lead out of the folder; false: they are skipped."
+)
+INGEST_MAX_DELETE_FRACTION = Setting(
+    "INGEST_MAX_DELETE_FRACTION", number(0, maximum=1), 0.5, "source",
+    "A run refuses to delete more than this fraction of its source's files (or to empty it) unless allow_mass_delete is set.",
+)
 
 # -- parsing --------------------------------------------------------------------------------------
 INGEST_DIALECT = Setting(
@@ -257,6 +271,10 @@ NEO4J_FILES_PER_TRANSACTION = Setting(
 NEO4J_BATCHING = Setting(
     "NEO4J_BATCHING", BOOLEAN, True, "neo4j", "false: one transaction per entity (the unoptimised baseline)."
 )
+NEO4J_MAX_ROWS_PER_TRANSACTION = Setting(
+    "NEO4J_MAX_ROWS_PER_TRANSACTION", integer(1), 50_000, "neo4j",
+    "Rows per transaction at most; a larger file is replaced in bounded stages instead of one transaction.",
+)
 NEO4J_MAX_RETRIES = Setting("NEO4J_MAX_RETRIES", integer(0), 5, "neo4j", "Retries of transient Neo4j errors.")
 NEO4J_BACKOFF_SECONDS = Setting(
     "NEO4J_BACKOFF_SECONDS", number(0), 1.0, "neo4j", "First retry delay; doubles per retry (1, 2, 4, 8, 16 s)."
@@ -294,6 +312,10 @@ NEO4J_LOCAL_HOME = Setting(
 NEO4J_LOCAL_HEAP = Setting("NEO4J_LOCAL_HEAP", JVM_SIZE, "768m", "bundled-neo4j", "Java heap of the bundled Neo4j (-Xmx).")
 NEO4J_LOCAL_PAGECACHE_MB = Setting(
     "NEO4J_LOCAL_PAGECACHE_MB", integer(1), 64, "bundled-neo4j", "Page cache of the bundled Neo4j, in MB."
+)
+NEO4J_LOCAL_AUTH = Setting(
+    "NEO4J_LOCAL_AUTH", BOOLEAN, False, "bundled-neo4j",
+    "Authentication on the bundled Neo4j; true: user neo4j, initial password NEO4J_PASSWORD (8+ characters).",
 )
 JAVA = Setting("JAVA", TEXT, "java", "bundled-neo4j", "Java 17+ executable that runs the bundled Neo4j.")
 

@@ -25,7 +25,7 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[neo4j_loc
     """The bundled Neo4j on a free port in a temporary data directory, for the whole session."""
     data_dir = tmp_path_factory.mktemp("neo4j")
     # A short lock timeout turns a writer blocked by another transaction into a (retried) TransientError.
-    instance = neo4j_local.start(data_dir, bolt_port=0, settings={"db.lock.acquisition.timeout": "2s"})
+    instance = neo4j_local.start(data_dir, bolt_port=0, extra_settings={"db.lock.acquisition.timeout": "2s"})
     yield instance
     neo4j_local.stop(data_dir)
 

@@ -222,6 +222,27 @@ def when_ledger_has_ingested(ledger_path: Path, action, timeout: float = 120.0) 
     return thread
 
 
+def clean_ingest_snapshot(resources: dict[str, Any], folder: Path, state_dir: Path, **config: Any):
+    """The oracle: wipe the graph, ingest `folder` with fresh state files, and return the graph's snapshot."""
+    neo4j: Neo4jResource = resources["neo4j"]
+    neo4j.query("MATCH (n) DETACH DELETE n")
+    fresh = {
+        **resources,
+        "ledger": LedgerResource(path=str(state_dir / "oracle_ledger.db")),
+        "parse_cache": ParseCacheResource(path=str(state_dir / "oracle_cache.db")),
+    }
+    result = run_ingest(fresh, folder, **config)
+    assert result.success, "the clean ingest itself failed"
+    return graph_snapshot(neo4j)
+
+
+def failure_description(result) -> str:
+    """The description of a failed run's first step failure (a dagster Failure's message)."""
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    data = failure.event_specific_data
+    return (data.user_failure_data.description if data.user_failure_data else None) or data.error.message
+
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sql"
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ingest_pipeline import settings
+from ingest_pipeline.derivation import Derivation
 from ingest_pipeline.lineage import extract_lineage
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 
@@ -45,8 +46,8 @@ def test_neo4j_start_status_reuse_stop(tmp_path):
 def test_cache_stats_and_clear(tmp_path):
     path = tmp_path / "cache.db"
     cache = ParseCache(path)
-    cache.put_many({cache_key("ab" * 32, "postgres"): extract_lineage("SELECT * FROM t", "postgres")})
-    cache.get_many([cache_key("ab" * 32, "postgres"), "missing"])
+    cache.put_many({cache_key("ab" * 32, Derivation("postgres", True)): extract_lineage("SELECT * FROM t", "postgres")})
+    cache.get_many([cache_key("ab" * 32, Derivation("postgres", True)), "missing"])
     cache.close()
 
     stats = json.loads(run_cli("cache", "stats", "--path", str(path), "--json").stdout)

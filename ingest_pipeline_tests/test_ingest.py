@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from ingest_pipeline.resources import Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
-from ingest_pipeline_tests.support import WAREHOUSE_EDGES as EXPECTED_EDGES, graph_edges, graph_metadata, run_ingest
+from ingest_pipeline_tests.support import (
+    WAREHOUSE_EDGES as EXPECTED_EDGES,
+    clean_ingest_snapshot,
+    failure_description,
+    graph_edges,
+    graph_metadata,
+    graph_snapshot,
+    run_ingest,
+)
 
 
 
@@ -24,7 +33,7 @@ def test_ingest_writes_exact_graph(resources, warehouse):
     (error,) = neo4j.query("MATCH (s:Statement {kind: 'ERROR'}) RETURN s.id AS id, s.line AS line, s.error AS error")
     assert error["id"] == "marts/revenue.sql#1" and error["line"] == 8 and error["error"]
     (revenue,) = neo4j.query("MATCH (f:SqlFile {path: 'marts/revenue.sql'}) RETURN f AS f")
-    assert revenue["f"]["dialect"] == "postgres"
+    assert revenue["f"]["dialect"] == "postgres" and revenue["f"]["source"] == "default"
     assert revenue["f"]["statement_count"] == 2 and revenue["f"]["error_count"] == 1
     metadata = graph_metadata(result)
     assert metadata["files_seen"] == 3 and metadata["files_ingested"] == 3 and metadata["files_failed"] == 0
@@ -99,14 +108,17 @@ def test_bad_bytes_and_unreadable_files_keep_the_run_green(resources, warehouse)
     assert graph_metadata(result)["files_failed"] == 1
 
 
-def test_unreachable_neo4j_fails_the_write_naming_the_uri(resources, warehouse, tmp_path):
-    resources = {**resources, "neo4j": Neo4jResource(uri="bolt://127.0.0.1:1", max_retries=1, backoff_seconds=0.01)}
+def test_unreachable_neo4j_fails_the_plan_at_once_naming_the_uri(resources, warehouse, tmp_path):
+    # Default retry settings: a refused connection must not be retried for half a minute.
+    resources = {**resources, "neo4j": Neo4jResource(uri="bolt://127.0.0.1:1")}
 
+    started = time.monotonic()
     result = run_ingest(resources, warehouse)
 
     assert not result.success
+    assert time.monotonic() - started < 20
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "write_graph"
+    assert failure.step_key == "plan_batch"
     assert "NEO4J_URI=bolt://127.0.0.1:1" in failure.event_specific_data.user_failure_data.description
     assert Ledger(Path(resources["ledger"].path)).counts().get(INGESTED, 0) == 0
 
@@ -150,3 +162,73 @@ def test_ignore_globs_and_explicit_paths(resources, warehouse):
     files = {r["path"] for r in resources["neo4j"].query("MATCH (f:SqlFile) RETURN f.path AS path")}
     assert files == {"staging.sql", "raw/orders.sql"}
     assert graph_metadata(result)["files_seen"] == 2
+
+
+def test_an_empty_or_switched_folder_is_refused_until_confirmed(resources, warehouse, tmp_path):
+    neo4j = resources["neo4j"]
+    run_ingest(resources, warehouse)
+    before = graph_snapshot(neo4j)
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    switched = tmp_path / "other_warehouse"
+    switched.mkdir()
+    (switched / "x.sql").write_text("INSERT INTO other.t SELECT * FROM other.s")
+
+    for folder in (empty, switched):
+        refused = run_ingest(resources, folder)
+
+        assert not refused.success
+        assert "refusing to delete 3 file(s)" in failure_description(refused)
+        assert "allow_mass_delete: true" in failure_description(refused)
+        assert graph_snapshot(neo4j) == before
+        assert Ledger(Path(resources["ledger"].path)).counts() == {INGESTED: 3}
+
+    confirmed = run_ingest(resources, empty, allow_mass_delete=True)
+
+    assert confirmed.success
+    assert neo4j.query("MATCH (f:SqlFile) RETURN count(f) AS n")[0]["n"] == 0
+
+
+def test_sources_share_one_graph_and_each_run_deletes_only_its_own(resources, warehouse, tmp_path):
+    erp = tmp_path / "erp"
+    erp.mkdir()
+    for i in range(3):
+        (erp / f"e{i}.sql").write_text(f"INSERT INTO erp.t{i} SELECT * FROM raw.orders")
+    run_ingest(resources, warehouse)
+    run_ingest(resources, erp, source_name="erp")
+    (erp / "e2.sql").unlink()
+
+    result = run_ingest(resources, erp, source_name="erp")
+
+    assert result.success and graph_metadata(result)["files_deleted"] == 1
+    files = {(r["path"], r["source"]) for r in resources["neo4j"].query("MATCH (f:SqlFile) RETURN f.path AS path, f.source AS source")}
+    assert files == {
+        ("raw/orders.sql", "default"),
+        ("staging.sql", "default"),
+        ("marts/revenue.sql", "default"),
+        ("erp//e0.sql", "erp"),
+        ("erp//e1.sql", "erp"),
+    }
+    edges = graph_edges(resources["neo4j"])
+    assert EXPECTED_EDGES <= edges and ("erp//e1.sql#0", "WRITES", "erp.t1") in edges
+
+
+def test_files_deleted_while_the_ledger_was_reset_leave_the_graph(resources, warehouse, tmp_path):
+    run_ingest(resources, warehouse)
+    ledger_path = Path(resources["ledger"].path)
+    ledger_path.rename(ledger_path.with_name("moved-aside.db"))  # the documented repair for a damaged ledger
+    (warehouse / "marts" / "revenue.sql").unlink()
+
+    result = run_ingest(resources, warehouse)
+
+    assert result.success and graph_metadata(result)["files_deleted"] == 1
+    assert graph_snapshot(resources["neo4j"]) == clean_ingest_snapshot(resources, warehouse, tmp_path)
+
+
+def test_a_lineage_changing_setting_re_derives_every_file(resources, warehouse, tmp_path):
+    run_ingest(resources, warehouse)
+
+    switched = run_ingest(resources, warehouse, column_lineage=False)
+
+    assert switched.success and graph_metadata(switched)["files_ingested"] == 3
+    assert graph_snapshot(resources["neo4j"]) == clean_ingest_snapshot(resources, warehouse, tmp_path, column_lineage=False)

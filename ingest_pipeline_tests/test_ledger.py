@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ingest_pipeline.planning import plan_batch, sha256_of
+import sqlite3
+
+from ingest_pipeline.sources import sha256_of
 from ingest_pipeline.state.ledger import FAILED, INGESTED, IngestedFile, Ledger
 
 
@@ -24,25 +26,6 @@ def test_failed_attempts_count_up_and_success_resets(tmp_path):
     assert entry.ingested_at is not None
 
 
-def test_planner_skips_only_unchanged_ingested_files(tmp_path):
-    source = tmp_path / "src"
-    source.mkdir()
-    for name in ("a.sql", "b.sql", "c.sql"):
-        (source / name).write_text(f"SELECT 1 FROM {name[0]}")
-    ledger = Ledger(tmp_path / "l.db")
-    ingest_all(ledger, source, ["a.sql", "b.sql", "c.sql"])
-    ledger.mark_failed({"c.sql": "rejected"})
-    (source / "b.sql").write_text("SELECT 2 FROM b")
-    ledger.mark_ingested([IngestedFile("gone.sql", "0" * 64, 1, 1)])
-
-    plan = plan_batch(source, ledger.entries())
-
-    assert plan.unchanged == ["a.sql"]
-    assert [t.path for t in plan.tasks] == ["b.sql", "c.sql"]
-    assert plan.deleted == ["gone.sql"]
-    assert [t.path for t in plan_batch(source, ledger.entries(), force=True).tasks] == ["a.sql", "b.sql", "c.sql"]
-
-
 def test_another_graph_makes_everything_pending(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
@@ -51,12 +34,32 @@ def test_another_graph_makes_everything_pending(tmp_path):
     assert ledger.bind_graph("graph-1") is False  # first binding: nothing to reset
     ingest_all(ledger, source, ["a.sql"])
     assert ledger.bind_graph("graph-1") is False
-    assert plan_batch(source, ledger.entries()).unchanged == ["a.sql"]
+    assert ledger.get("a.sql").status == INGESTED
 
     assert ledger.bind_graph("graph-2") is True
 
-    assert plan_batch(source, ledger.entries()).unchanged == []
+    assert ledger.get("a.sql").status == "pending"
     assert ledger.counts() == {"pending": 1}
+
+
+def test_a_version_1_ledger_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "l.db"
+    legacy = sqlite3.connect(path)
+    legacy.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT, size_bytes INTEGER, mtime_ns INTEGER, "
+        "status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, ingested_at REAL, updated_at REAL NOT NULL);"
+        "INSERT INTO files VALUES ('a.sql', 'abc', 1, 1, 'ingested', 0, NULL, 1.0, 1.0);"
+    )
+    legacy.commit()
+    legacy.close()
+
+    ledger = Ledger(path)
+
+    assert ledger.recovered is None
+    entry = ledger.get("a.sql")
+    assert (entry.status, entry.sha256, entry.derivation) == (INGESTED, "abc", None)
 
 
 def test_openlineage_outbox_keeps_first_queued_order_and_survives_reopening(tmp_path):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from ingest_pipeline import neo4j_local
 from ingest_pipeline.jobs.ingest import replay_failed
@@ -13,6 +16,7 @@ from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
 from ingest_pipeline_tests.support import (
     WAREHOUSE_EDGES,
     FlakyProxy,
+    clean_ingest_snapshot,
     graph_edges,
     graph_metadata,
     graph_snapshot,
@@ -51,10 +55,22 @@ def test_writer_blocked_by_another_transaction_retries_after_lock_timeout(resour
             release.wait(timeout=60)
             tx.commit()
 
+    def release_after_a_retry() -> None:
+        """Keep the lock until a second writer transaction is blocked: the first one timed out and was retried."""
+        blocked: set[str] = set()
+        deadline = time.monotonic() + 90
+        while len(blocked) < 2 and time.monotonic() < deadline:
+            rows = neo4j.query(
+                "SHOW TRANSACTIONS YIELD transactionId, status WHERE status STARTS WITH 'Blocked' RETURN transactionId"
+            )
+            blocked |= {row["transactionId"] for row in rows}
+            time.sleep(0.05)
+        release.set()
+
     holder = threading.Thread(target=hold_lock)
     holder.start()
     assert locked.wait(timeout=30)
-    threading.Timer(4.0, release.set).start()  # the fault lasts 4 s: two lock timeouts of 2 s
+    threading.Thread(target=release_after_a_retry, daemon=True).start()
 
     result = run_ingest({**resources, "neo4j": neo4j}, warehouse, force=True)
     holder.join()
@@ -130,3 +146,42 @@ def test_rejected_file_is_split_out_dead_lettered_and_replayed(resources, wareho
     assert (tmp_path / "dead.jsonl").read_text() == ""
     assert ("marts.fixed", "DEPENDS_ON", "raw.orders") in graph_edges(neo4j)
     assert Ledger(Path(resources["ledger"].path)).get("huge.sql").status == INGESTED
+
+
+@pytest.fixture(scope="module")
+def small_memory_server(tmp_path_factory):
+    """A second bundled Neo4j whose transactions may use 10 MB at most: a big file's replace exceeds it."""
+    data_dir = tmp_path_factory.mktemp("neo4j-small-memory")
+    instance = neo4j_local.start(data_dir, bolt_port=0, extra_settings={"db.memory.transaction.max": "10m"})
+    yield instance
+    neo4j_local.stop(data_dir)
+
+
+def test_a_file_past_the_transaction_memory_is_replaced_in_stages_not_retried(small_memory_server, resources, tmp_path):
+    corpus = tmp_path / "big"
+    corpus.mkdir()
+    small = resilient(small_memory_server.uri, tmp_path, max_rows_per_transaction=1_000_000)
+    small.query("MATCH (n) DETACH DELETE n")
+    on_small = {**resources, "neo4j": small, "ledger": LedgerResource(path=str(tmp_path / "small-ledger.db"))}
+
+    for version in ("a", "b"):  # the first ingest, then a replace of every statement
+        (corpus / "big.sql").write_text("".join(f"INSERT INTO mart.t{i % 50} SELECT a, b_{version} FROM raw.s{i % 30};\n" for i in range(2000)))
+        result = run_ingest(on_small, corpus)
+
+        assert result.success
+        metadata = graph_metadata(result)
+        assert metadata["files_ingested"] == 1 and metadata["files_failed"] == 0
+        assert metadata["neo4j_splits"] >= 1 and metadata["neo4j_retries"] == 0  # split, never retried as transient
+
+    (sha,) = small.query("MATCH (f:SqlFile {path: 'big.sql'}) RETURN f.sha256 AS sha")
+    assert sha["sha"] is not None  # complete: the last stage restored it
+    assert graph_snapshot(small) == clean_ingest_snapshot(resources, corpus, tmp_path)
+
+
+def test_files_above_the_row_limit_go_staged_and_give_the_same_graph(resources, warehouse, tmp_path):
+    staged = resilient(resources["neo4j"].uri, tmp_path, max_rows_per_transaction=10, batch_size=3)
+
+    result = run_ingest({**resources, "neo4j": staged}, warehouse)
+
+    assert result.success and graph_metadata(result)["neo4j_transactions"] > 10
+    assert graph_edges(resources["neo4j"]) == WAREHOUSE_EDGES

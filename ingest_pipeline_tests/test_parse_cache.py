@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from ingest_pipeline.lineage import extract_lineage
+from ingest_pipeline.derivation import Derivation
+from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 from ingest_pipeline.state.sqlite import StateFileError
 
@@ -28,13 +30,20 @@ def model(table: str):
     return extract_lineage(f"INSERT INTO {table} SELECT * FROM src_{table}", "postgres")
 
 
-def test_key_depends_on_bytes_dialect_and_extractor_version(monkeypatch):
-    sha = "0" * 64
-    assert cache_key(sha, "postgres") != cache_key(sha, "snowflake")
-    assert cache_key(sha, "postgres") != cache_key("1" * 64, "postgres")
-    before = cache_key(sha, "postgres")
-    monkeypatch.setattr("ingest_pipeline.state.parse_cache.EXTRACTOR_VERSION", "next")
-    assert cache_key(sha, "postgres") != before
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(Derivation("snowflake", True), id="dialect"),
+        pytest.param(Derivation("postgres", False), id="column-switch"),
+        pytest.param(Derivation("postgres", True, extractor="next"), id="extractor"),
+        pytest.param(Derivation("postgres", True, sqlglot="99.0.0"), id="sqlglot"),
+    ],
+)
+def test_key_depends_on_bytes_and_every_part_of_the_derivation(other):
+    sha, base = "0" * 64, Derivation("postgres", True)
+    assert cache_key(sha, base) == cache_key(sha, Derivation("postgres", True))
+    assert cache_key(sha, base) != cache_key("1" * 64, base)
+    assert cache_key(sha, base) != cache_key(sha, other)
 
 
 def test_round_trip_and_counters(tmp_path):
@@ -85,26 +94,62 @@ def test_garbled_entry_is_a_miss(tmp_path):
     assert cache.get_many(["k"]) == {}
 
 
+def _corrupt_pages(path: Path) -> None:
+    """Garble everything after the first page: the header (and our application id) survives."""
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     "damage",
     [
-        pytest.param(lambda p: p.write_bytes(b"this is not a database" * 100), id="not-sqlite"),
+        pytest.param(_corrupt_pages, id="damaged-pages"),
         pytest.param(
             lambda p: sqlite3.connect(p).execute("UPDATE meta SET value = '999'").connection.commit(), id="newer-schema"
         ),
     ],
 )
-def test_unusable_file_is_moved_aside_and_replaced(tmp_path, damage):
+def test_a_damaged_cache_of_ours_is_moved_aside_and_replaced(tmp_path, damage):
     path = tmp_path / "c.db"
-    ParseCache(path).close()
+    cache = ParseCache(path)
+    cache.put_many({f"k{i}": model(f"t{i}") for i in range(200)})  # several pages
+    cache.close()
     damage(path)
 
     cache = ParseCache(path)
 
     assert cache.recovered and "moved it to" in cache.recovered
-    assert len([p for p in tmp_path.glob("c.db.corrupt-*") if p.suffix == ".db" or p.name[-1].isdigit()]) == 1
+    assert len([p for p in tmp_path.glob("c.db.corrupt-*") if p.name[-1].isdigit()]) == 1
     cache.put_many({"k": model("a")})
     assert set(cache.get_many(["k"])) == {"k"}
+
+
+def _other_application(path: Path) -> None:
+    sqlite3.connect(path).execute("CREATE TABLE invoices (id INTEGER)").connection.commit()
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        pytest.param(lambda p: p.mkdir(), "is a directory", id="folder"),
+        pytest.param(lambda p: p.write_bytes(b"my notes, not a database" * 100), "not a SQLite database", id="text-file"),
+        pytest.param(_other_application, "another application", id="foreign-sqlite"),
+        pytest.param(lambda p: Ledger(p).close(), "the ingestion ledger", id="the-ledger"),
+    ],
+)
+def test_anything_not_ours_is_an_error_naming_the_variable_and_left_untouched(tmp_path, make, says):
+    path = tmp_path / "target"
+    make(path)
+    before = sorted(q.name for q in tmp_path.iterdir())
+    content = path.read_bytes() if path.is_file() else None
+
+    with pytest.raises(StateFileError, match="PARSE_CACHE_PATH") as error:
+        ParseCache(path)
+
+    assert says in str(error.value)
+    assert sorted(q.name for q in tmp_path.iterdir()) == before
+    assert (path.read_bytes() if path.is_file() else None) == content
 
 
 def test_unwritable_location_names_the_path_and_variable(tmp_path):

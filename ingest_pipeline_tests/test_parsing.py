@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest_pipeline.parsing import DialectRules, parse_files
-from ingest_pipeline.planning import FileTask, sha256_of
+from ingest_pipeline.derivation import DialectRules
+from ingest_pipeline.parsing import parse_files
+from ingest_pipeline.planning import FileTask
+from ingest_pipeline.sources import sha256_of
 from ingest_pipeline.state.parse_cache import ParseCache
 
 
@@ -55,3 +57,24 @@ def test_cache_serves_the_second_parse_and_respects_the_column_switch(tmp_path):
     assert not first.from_cache and second.from_cache and second.lineage == first.lineage
     assert not tables_only.from_cache and tables_only.lineage.statements[0].columns == []
     assert first.lineage.statements[0].columns  # column lineage was extracted the first time
+
+
+def test_bytes_changed_after_planning_are_parsed_and_cached_under_their_own_hash(tmp_path):
+    """A file rewritten between plan and parse must never poison the cache entry of the planned bytes."""
+    (tmp_path / "a.sql").write_text("INSERT INTO mart.old SELECT * FROM raw.old")
+    planned = task_for(tmp_path, "a.sql")
+    (tmp_path / "a.sql").write_text("INSERT INTO mart.new SELECT * FROM raw.new")  # rewritten after planning
+    cache = ParseCache(tmp_path / "cache.db")
+
+    (first,) = parse_files(tmp_path, [planned], DialectRules(), cache)
+
+    assert [t.fqn for t in first.lineage.statements[0].writes] == ["mart.new"]
+    assert first.task.sha256 == sha256_of(tmp_path / "a.sql") != planned.sha256
+    assert first.task.reason == "changed since planning"
+
+    # The file goes back to the planned bytes: their lineage must be theirs, even from a warm cache.
+    (tmp_path / "a.sql").write_text("INSERT INTO mart.old SELECT * FROM raw.old")
+    (again,) = parse_files(tmp_path, [task_for(tmp_path, "a.sql")], DialectRules(), cache)
+
+    assert [t.fqn for t in again.lineage.statements[0].writes] == ["mart.old"]
+    assert not again.from_cache

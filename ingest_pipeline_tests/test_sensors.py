@@ -16,7 +16,7 @@ from ingest_pipeline.definitions import defs
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.sensors import BATCH_TAG, build_sql_files_sensor
 from ingest_pipeline.state.ledger import FAILED, IngestedFile, Ledger
-from ingest_pipeline.planning import sha256_of
+from ingest_pipeline.sources import sha256_of
 from ingest_pipeline_tests.support import graph_snapshot, run_ingest
 
 

@@ -9,7 +9,14 @@ SCHEMA = (
     "CREATE INDEX depends_on_file IF NOT EXISTS FOR ()-[d:DEPENDS_ON]-() ON (d.file)",
     "CREATE INDEX derives_from_file IF NOT EXISTS FOR ()-[d:DERIVES_FROM]-() ON (d.file)",
     "CREATE INDEX table_name IF NOT EXISTS FOR (t:Table) ON (t.name)",
+    "CREATE INDEX sql_file_source IF NOT EXISTS FOR (f:SqlFile) ON (f.source)",
+    # Graphs written before sources existed hold the default source's files only.
+    "MATCH (f:SqlFile) WHERE f.source IS NULL SET f.source = 'default'",
 )
+
+# The files the graph holds for one source, with the bytes it holds them for: the truth deletions
+# and "unchanged" are decided against.
+SOURCE_FILES = "MATCH (f:SqlFile {source: $source}) RETURN f.path AS path, f.sha256 AS sha256"
 
 # A random id the graph keeps for itself: the ledger is only trusted for the graph it was written to.
 GRAPH_ID = (
@@ -41,6 +48,16 @@ DELETE_STATEMENTS = (
 DELETE_DEPENDS_ON = "UNWIND $paths AS path MATCH ()-[d:DEPENDS_ON {file: path}]->() DELETE d"
 DELETE_DERIVES_FROM = "UNWIND $paths AS path MATCH ()-[d:DERIVES_FROM {file: path}]->() DELETE d"
 DELETE_FILES = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) DETACH DELETE f"
+
+# A file too large for one transaction is replaced in stages. Its SqlFile first loses its sha256,
+# so a replace interrupted half way is seen as "the graph holds other bytes" and done again; then
+# its old contribution goes in bounded transactions ($limit items each, count returned until 0).
+MARK_INCOMPLETE = "UNWIND $paths AS path MATCH (f:SqlFile {path: path}) SET f.sha256 = null"
+DELETE_STATEMENTS_BATCH = (
+    "MATCH (:SqlFile {path: $path})-[:HAS_STATEMENT]->(s:Statement) WITH s LIMIT $limit DETACH DELETE s RETURN count(*) AS n"
+)
+DELETE_DEPENDS_ON_BATCH = "MATCH ()-[d:DEPENDS_ON {file: $path}]->() WITH d LIMIT $limit DELETE d RETURN count(*) AS n"
+DELETE_DERIVES_FROM_BATCH = "MATCH ()-[d:DERIVES_FROM {file: $path}]->() WITH d LIMIT $limit DELETE d RETURN count(*) AS n"
 
 MERGE_FILES = "UNWIND $rows AS r MERGE (f:SqlFile {path: r.path}) SET f += r"
 MERGE_TABLES = (

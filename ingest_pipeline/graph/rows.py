@@ -27,6 +27,8 @@ class FileRows:
     columns: list[dict[str, Any]] = field(default_factory=list)
     defines: list[dict[str, str]] = field(default_factory=list)
     derives: list[dict[str, Any]] = field(default_factory=list)
+    # What the lineage was derived with: recorded in the ledger once the rows commit, not written.
+    derivation: str = ""
 
     @property
     def relationship_count(self) -> int:
@@ -44,13 +46,18 @@ def statement_id(path: str, index: int) -> str:
     return f"{path}#{index}"
 
 
-def file_rows(task: FileTask, lineage: FileLineage | None, ingested_at: str, read_error: str | None = None) -> FileRows:
-    """Rows for one parsed file. An unreadable file still gets its SqlFile node, with the error."""
+def file_rows(
+    task: FileTask, lineage: FileLineage | None, ingested_at: str, read_error: str | None = None, derivation: str = ""
+) -> FileRows:
+    """Rows for one parsed file, keyed by the file's key. An unreadable file still gets its SqlFile node, with the error."""
     statements = lineage.statements if lineage else []
+    key = task.key
     rows = FileRows(
-        path=task.path,
+        path=key,
+        derivation=derivation,
         file={
-            "path": task.path,
+            "path": key,
+            "source": task.source,
             "sha256": task.sha256,
             "dialect": lineage.dialect if lineage else "",
             "size_bytes": task.size_bytes,
@@ -73,11 +80,11 @@ def file_rows(task: FileTask, lineage: FileLineage | None, ingested_at: str, rea
         return ref.fqn
 
     for statement in statements:
-        sid = statement_id(task.path, statement.index)
+        sid = statement_id(key, statement.index)
         rows.statements.append(
             {
                 "id": sid,
-                "path": task.path,
+                "path": key,
                 "index": statement.index,
                 "kind": statement.kind,
                 "line": statement.line,
@@ -91,7 +98,7 @@ def file_rows(task: FileTask, lineage: FileLineage | None, ingested_at: str, rea
         rows.writes.extend({"statement": sid, "fqn": fqn} for fqn in written)
         rows.reads.extend({"statement": sid, "fqn": fqn} for fqn in read)
         rows.depends_on.extend(
-            {"target": target, "source": source, "file": task.path}
+            {"target": target, "source": source, "file": key}
             for target in written
             for source in read
             if source != target

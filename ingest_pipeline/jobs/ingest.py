@@ -31,13 +31,22 @@ from dagster import (
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters
+from ingest_pipeline import dead_letters, writer_slot
 from ingest_pipeline.jobs.executor import ingest_executor, worker_count
 from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.lineage import FileLineage, build_catalog
-from ingest_pipeline.parsing import DialectRules, parse_files
-from ingest_pipeline.planning import BatchPlan, FileTask, plan_batch as make_plan, split_into_chunks
+from ingest_pipeline.derivation import DialectRules
+from ingest_pipeline.parsing import parse_files
+from ingest_pipeline.planning import (
+    BatchPlan,
+    FileTask,
+    keys_to_paths,
+    mass_deletion_problem,
+    plan_batch as make_plan,
+    split_into_chunks,
+)
+from ingest_pipeline.sources import ScanRules, check_source_name
 from ingest_pipeline.metrics import RUN_METRICS, WORKER_METRICS, RunCounts, run_increments
 from ingest_pipeline.resources.metrics import push_metrics
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
@@ -68,6 +77,13 @@ class IngestConfig(Config):
     file_time_budget_seconds: float = settings.INGEST_FILE_TIME_BUDGET_SECONDS.config_field()
     max_file_bytes: int = settings.INGEST_MAX_FILE_BYTES.config_field()
     column_lineage: bool = settings.INGEST_COLUMN_LINEAGE.config_field()
+    source_name: str = settings.INGEST_SOURCE_NAME.config_field()
+    follow_symlinks: bool = settings.INGEST_FOLLOW_SYMLINKS.config_field()
+    max_delete_fraction: float = settings.INGEST_MAX_DELETE_FRACTION.config_field()
+    allow_mass_delete: bool = Field(
+        default=False,
+        description="Confirm a run that deletes more than max_delete_fraction of the source's files, or empties it.",
+    )
 
 
 @dataclass
@@ -123,22 +139,35 @@ def plan_batch(
     source_dir = Path(config.source_dir)
     if not source_dir.is_dir():
         raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
+    try:
+        source = check_source_name(config.source_name)
+    except ValueError as error:
+        raise Failure(f"{error} (INGEST_SOURCE_NAME or run config source_name)") from None
+    rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
+    _guard_writer_slot(context)
     state = ledger.open()
     try:
         try:
+            neo4j.check_reachable()
             if state.bind_graph(neo4j.graph_id()):
                 context.log.warning("the graph is not the one the ledger was written for: re-ingesting every file")
+            graph_files = neo4j.source_files(source)
         except GraphUnavailableError as error:
-            # Plan from the ledger as it stands; write_graph reports the outage (and fails) below.
-            context.log.warning(str(error))
+            raise Failure(description=str(error), allow_retries=False) from None
         plan = make_plan(
             source_dir,
             state.entries(),
-            only_paths=_selected_paths(config, state, neo4j),
+            graph_files,
+            source=source,
+            dialects=rules,
+            columns=config.column_lineage,
+            only_paths=_selected_paths(config, state, neo4j, source),
             force=config.force,
-            include=config.include,
-            ignore=config.ignore,
+            scan_rules=ScanRules(tuple(config.include), tuple(config.ignore), config.follow_symlinks),
         )
+        problem = None if config.allow_mass_delete else mass_deletion_problem(plan, config.max_delete_fraction)
+        if problem:
+            raise Failure(description=problem, allow_retries=False)
         workers = config.workers or worker_count()
         chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
         chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
@@ -148,12 +177,8 @@ def plan_batch(
         )
     finally:
         state.close()
-    context.log.info(
-        f"{plan.files_seen} files seen: {len(plan.tasks)} to parse, {len(plan.unchanged)} unchanged, "
-        f"{len(plan.deleted)} deleted, {len(plan.unreadable)} unreadable"
-    )
+    _log_plan(context, plan)
     yield Output(plan, "plan")
-    rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
             ParseChunk(
@@ -164,17 +189,46 @@ def plan_batch(
         )
 
 
-def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource) -> list[str] | None:
+def _guard_writer_slot(context: OpExecutionContext) -> None:
+    """Record where this run's worker lives, free the writer slot from runs that died holding it,
+    and say up front when the writer will have to wait for another run."""
+    execution = (context.run_config.get("execution") or {}).get("config") or {}
+    if not execution or {"in_process", "multiprocess"} & set(execution):
+        # Orchestrated on this host: the run worker's pid can be checked here later.
+        context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
+    writer_slot.free_dead_holders(context.instance, context.log.warning)
+    waiting = writer_slot.waiting_message(context.instance, context.run_id)
+    if waiting:
+        context.log.warning(waiting)
+
+
+def _log_plan(context: OpExecutionContext, plan: BatchPlan) -> None:
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(plan.reasons().items()))
+    context.log.info(
+        f"{plan.files_seen} files seen in source {plan.source!r}: {len(plan.tasks)} to parse"
+        f"{f' ({reasons})' if reasons else ''}, {len(plan.unchanged)} unchanged, {len(plan.deleted)} deleted, "
+        f"{len(plan.unreadable)} unreadable"
+    )
+    rederived = sorted({task.reason for task in plan.tasks if task.reason.startswith("re-derive")})
+    for reason in rederived:
+        context.log.info(f"files are derived again because of an upgrade or a settings change: {reason}")
+    for path, reason in sorted(plan.skipped.items()):
+        context.log.warning(f"skipped {path}: {reason}")
+    for path, reason in sorted(plan.rejected.items()):
+        context.log.warning(f"paths entry {path!r}: {reason}")
+
+
+def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource, source: str) -> list[str] | None:
     """None means the whole folder: a full scan, or neither a batch, a replay nor paths given."""
     if config.full_scan:
         return None
     if config.replay_failed:
-        return dead_letters.failed_files(Path(neo4j.dead_letter_path))
+        return keys_to_paths(source, dead_letters.failed_files(Path(neo4j.dead_letter_path)))
     if config.batch_id:
-        paths = state.batch_paths(config.batch_id)
-        if not paths:
+        keys = state.batch_paths(config.batch_id)
+        if not keys:
             raise Failure(f"batch {config.batch_id!r} is not in the ledger {state.path} (INGEST_LEDGER_PATH)")
-        return paths
+        return keys_to_paths(source, keys)
     return config.paths or None
 
 
@@ -200,13 +254,13 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     rows, unreadable = [], {}
     for result in parsed:
         if result.read_error is not None:
-            unreadable[result.task.path] = result.read_error
+            unreadable[result.task.key] = result.read_error
             continue
-        rows.append(file_rows(result.task, result.lineage, ingested_at))
+        rows.append(file_rows(result.task, result.lineage, ingested_at, derivation=result.derivation))
     lineages = [p.lineage for p in parsed if p.lineage is not None]
     return ChunkResult(
         rows=rows,
-        lineages={p.task.path: p.lineage for p in parsed if p.lineage is not None and p.read_error is None},
+        lineages={p.task.key: p.lineage for p in parsed if p.lineage is not None and p.read_error is None},
         unreadable=unreadable,
         parsed=sum(1 for p in parsed if p.lineage is not None and not p.from_cache),
         from_cache=sum(1 for p in parsed if p.from_cache),
@@ -231,12 +285,13 @@ def write_graph(
     rows = [r for chunk in chunks for r in chunk.rows]
     unreadable = {**plan.unreadable, **{p: e for chunk in chunks for p, e in chunk.unreadable.items()}}
     by_path = {r.path: r for r in rows}
-    mtimes = {t.path: t.mtime_ns for t in plan.tasks}
+    mtimes = {t.key: t.mtime_ns for t in plan.tasks}
 
     def record(written: list[str], deleted: list[str]) -> None:
         """Mark files right after their transaction commits: an interruption later loses nothing."""
         state.mark_ingested(
-            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], mtimes.get(p, 0)) for p in written
+            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], mtimes.get(p, 0), by_path[p].derivation)
+            for p in written
         )
         state.forget(deleted)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 
 from dagster import ConfigurableResource, InitResourceContext
 from neo4j import Driver, GraphDatabase, ManagedTransaction
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline import dead_letters, settings
 from ingest_pipeline.graph import cypher
 from ingest_pipeline.graph.rows import FileRows
+from ingest_pipeline.graph.write_plan import DELETIONS, STAGED_DELETIONS, Replacement, RowSet, groups, replacement
 
 T = TypeVar("T")
 _RETRYABLE = (TransientError, ServiceUnavailable, SessionExpired)
@@ -78,6 +79,7 @@ class Neo4jResource(ConfigurableResource):
     batch_size: int = settings.NEO4J_BATCH_SIZE.field()
     batching: bool = settings.NEO4J_BATCHING.field()
     files_per_transaction: int = settings.NEO4J_FILES_PER_TRANSACTION.field()
+    max_rows_per_transaction: int = settings.NEO4J_MAX_ROWS_PER_TRANSACTION.field()
     split_sizes: list[int] = Field(default=[50, 10, 1], description="Group sizes a failing transaction is split into, in turn.")
     max_retries: int = settings.NEO4J_MAX_RETRIES.field()
     backoff_seconds: float = settings.NEO4J_BACKOFF_SECONDS.field()
@@ -105,6 +107,11 @@ class Neo4jResource(ConfigurableResource):
 
     def driver(self) -> Driver:
         if self._driver is None:
+            if self.password and not self.user:
+                raise GraphUnavailableError(
+                    f"NEO4J_PASSWORD is set but NEO4J_USER is empty (NEO4J_URI={self.uri}): "
+                    "set NEO4J_USER (the bundled server's user is neo4j) or unset NEO4J_PASSWORD"
+                )
             auth = (self.user, self.password) if self.user else None
             self._driver = GraphDatabase.driver(
                 self.uri,
@@ -123,13 +130,24 @@ class Neo4jResource(ConfigurableResource):
             "at a running server; files not written stay pending and the next run ingests them."
         )
 
+    def rejected_credentials_message(self, error: BaseException) -> str:
+        who = f"NEO4J_USER={self.user!r}" if self.user else "no credentials (NEO4J_USER is empty)"
+        return (
+            f"Neo4j at NEO4J_URI={self.uri} rejected {who}: {getattr(error, 'message', None) or error}. "
+            "Check NEO4J_USER and NEO4J_PASSWORD."
+        )
+
     def _retrying(self, work: Callable[[], T], stats: WriteStats | None = None) -> T:
         """Run work, retrying transient faults with exponential backoff (1, 2, 4, 8, 16 s by default)."""
         attempt = 0
         while True:
             try:
                 return work()
+            except AuthError as error:
+                raise GraphUnavailableError(self.rejected_credentials_message(error)) from None
             except _RETRYABLE as error:
+                if isinstance(error, Neo4jError) and _too_large(error):
+                    raise  # not transient for this transaction: the caller splits it instead
                 if attempt >= self.max_retries:
                     if isinstance(error, _UNREACHABLE):
                         raise GraphUnavailableError(self.unreachable_message(error)) from error
@@ -170,6 +188,25 @@ class Neo4jResource(ConfigurableResource):
         self.ensure_schema()
         return self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.GRAPH_ID).single()["graph_id"]))
 
+    def check_reachable(self) -> None:
+        """Fail at once (GraphUnavailableError naming NEO4J_URI) when the server cannot be reached.
+
+        No retries: a refused connection does not heal in seconds, and a run should say so up front.
+        """
+        try:
+            self.driver().verify_connectivity()
+        except AuthError as error:
+            raise GraphUnavailableError(self.rejected_credentials_message(error)) from None
+        except _UNREACHABLE as error:
+            raise GraphUnavailableError(self.unreachable_message(error)) from error
+        except OSError as error:
+            raise GraphUnavailableError(self.unreachable_message(error)) from error
+
+    def source_files(self, source: str) -> dict[str, str | None]:
+        """Key -> sha256 of every file the graph holds for `source`."""
+        self.ensure_schema()
+        return {row["path"]: row["sha256"] for row in self._read(cypher.SOURCE_FILES, source=source)}
+
     def counts(self) -> tuple[int, int]:
         row = self._read(cypher.COUNTS)[0]
         return row["nodes"], row["relationships"]
@@ -195,27 +232,39 @@ class Neo4jResource(ConfigurableResource):
         outcome = WriteOutcome(on_commit=on_commit)
         started = time.perf_counter()
         self.ensure_schema()
-        ordered = sorted(files, key=lambda f: f.path)
         if deleted:
-            self._retrying(lambda: self._commit(tuple(sorted(deleted)), [], outcome.stats), outcome.stats)
-            outcome.deleted = sorted(deleted)
-            outcome.stats.files_deleted = len(deleted)
+            removal = replacement(deleted, [])
+            try:
+                self._retrying(lambda: self._commit(removal, outcome.stats), outcome.stats)
+            except Neo4jError as error:
+                if not _too_large(error):
+                    raise
+                self._commit_staged(removal, outcome.stats)
+            outcome.deleted = removal.deleted
+            outcome.stats.files_deleted = len(removal.deleted)
             outcome.committed([], outcome.deleted)
-        size = max(1, self.files_per_transaction)
-        for start in range(0, len(ordered), size):
-            self._write_group(ordered[start : start + size], outcome, run_id)
+        for group in groups(files, self.files_per_transaction, self.max_rows_per_transaction):
+            self._write_group(group, outcome, run_id)
         outcome.stats.seconds = time.perf_counter() - started
         return outcome
 
     def _write_group(self, group: list[FileRows], outcome: WriteOutcome, run_id: str) -> None:
+        plan = replacement((), group)
         try:
-            if self.batching:
-                self._retrying(lambda: self._commit((), group, outcome.stats), outcome.stats)
+            if not self.batching:
+                self._retrying(lambda: self._commit_per_entity(plan, outcome.stats), outcome.stats)
+            elif len(group) == 1 and plan.row_count > self.max_rows_per_transaction:
+                self._commit_staged(plan, outcome.stats)
             else:
-                self._retrying(lambda: self._commit_per_entity(group, outcome.stats), outcome.stats)
+                self._retrying(lambda: self._commit(plan, outcome.stats), outcome.stats)
         except GraphUnavailableError:
             raise
         except (Neo4jError, TypeError, ValueError) as error:
+            if len(group) == 1 and isinstance(error, Neo4jError) and _too_large(error) and self.batching:
+                # Past the server's transaction memory: replace this one file in bounded stages.
+                outcome.stats.splits += 1
+                self._write_group_staged(plan, group, outcome, run_id)
+                return
             smaller = [s for s in self.split_sizes if s < len(group)]
             if not smaller:
                 self._dead_letter(group[0], error, run_id)
@@ -226,64 +275,92 @@ class Neo4jResource(ConfigurableResource):
             for start in range(0, len(group), smaller[0]):
                 self._write_group(group[start : start + smaller[0]], outcome, run_id)
             return
+        self._written(group, outcome)
+
+    def _write_group_staged(self, plan: Replacement, group: list[FileRows], outcome: WriteOutcome, run_id: str) -> None:
+        try:
+            self._commit_staged(plan, outcome.stats)
+        except GraphUnavailableError:
+            raise
+        except (Neo4jError, TypeError, ValueError) as error:
+            self._dead_letter(group[0], error, run_id)
+            outcome.dead_lettered[group[0].path] = f"{type(error).__name__}: {error}"
+            outcome.stats.dead_letters += 1
+            return
+        self._written(group, outcome)
+
+    def _written(self, group: list[FileRows], outcome: WriteOutcome) -> None:
         outcome.written.extend(f.path for f in group)
         outcome.stats.files_written += len(group)
         outcome.committed([f.path for f in group], [])
 
-    def _commit(self, deleted: tuple[str, ...], group: list[FileRows], stats: WriteStats) -> None:
-        """One transaction: drop old contributions of these paths, write the new rows, tidy tables."""
-        paths = sorted({*deleted, *(f.path for f in group)})
-        tables = _merge_tables(group)
+    def _commit(self, plan: Replacement, stats: WriteStats) -> None:
+        """One transaction: drop old contributions of the plan's paths, write the new rows, tidy tables."""
 
         def unit(tx: ManagedTransaction) -> None:
-            touched = set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"])
-            touched_columns = set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"])
-            for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM):
-                tx.run(query, paths=paths).consume()
-            if deleted:
-                tx.run(cypher.DELETE_FILES, paths=list(deleted)).consume()
-            for query, rows in _row_sets(group, tables):
-                for batch in _batches(rows, self.batch_size):
-                    batch_started = time.perf_counter()
-                    summary = tx.run(query, rows=batch).consume()
-                    stats.batch_seconds.append(time.perf_counter() - batch_started)
-                    stats.batches += 1
-                    stats.entities += summary.counters.nodes_created
-                    stats.relationships += summary.counters.relationships_created
-            tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched_columns)).consume()
-            fqns = sorted(touched | {t["fqn"] for t in tables})
-            tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
-            tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
+            touched = _touched(tx, plan.paths)
+            for query in DELETIONS:
+                tx.run(query, paths=plan.paths).consume()
+            if plan.deleted:
+                tx.run(cypher.DELETE_FILES, paths=plan.deleted).consume()
+            for row_set in plan.row_sets:
+                for batch in row_set.batches(self.batch_size):
+                    _run_batch(tx, row_set.query, batch, stats)
+            _tidy(tx, plan, touched)
 
         self._execute_write(unit)
         stats.transactions += 1
 
-    def _commit_per_entity(self, group: list[FileRows], stats: WriteStats) -> None:
+    def _commit_staged(self, plan: Replacement, stats: WriteStats) -> None:
+        """The plan in bounded transactions, for files too large for one: the file is absent or
+        incomplete (SqlFile.sha256 null, so the next run redoes it) until the last one commits.
+        A stage that still exceeds the server's transaction memory is halved and tried again."""
+        touched = self._retrying(lambda: self._execute_write(lambda tx: _touched(tx, plan.paths)), stats)
+        self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.MARK_INCOMPLETE, paths=plan.paths).consume()), stats)
+        stage = _Stage(self, stats, self.max_rows_per_transaction)
+        for path in plan.paths:
+            for query in STAGED_DELETIONS:
+                # A deleted statement takes its edges with it: a quarter of the rows per stage.
+                while stage.run(lambda tx, size, q=query, p=path: tx.run(q, path=p, limit=max(1, size // 4)).single()["n"]):
+                    pass
+        if plan.deleted:
+            self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.DELETE_FILES, paths=plan.deleted).consume()), stats)
+        files, *rest = plan.row_sets
+        incomplete = RowSet(files.query, [{**row, "sha256": None} for row in files.rows])
+        for row_set in (incomplete, *rest):
+            position = 0
+            while position < len(row_set.rows):
+                position += stage.run(
+                    lambda tx, size, q=row_set.query, r=row_set.rows, at=position: self._run_rows(tx, q, r[at : at + size], stats)
+                )
+
+        def finish(tx: ManagedTransaction) -> None:
+            _run_batch(tx, files.query, files.rows, stats)  # the real sha256: the file is complete
+            _tidy(tx, plan, touched)
+
+        self._retrying(lambda: self._execute_write(finish), stats)
+        stats.transactions += 1
+
+    def _run_rows(self, tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> int:
+        for batch in RowSet(query, rows).batches(self.batch_size):
+            _run_batch(tx, query, batch, stats)
+        return len(rows)
+
+    def _commit_per_entity(self, plan: Replacement, stats: WriteStats) -> None:
         """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
-        paths = sorted(f.path for f in group)
-        touched: set[str] = set()
-        touched_columns: set[str] = set()
-        for path in paths:
-            touched |= set(self._execute_write(lambda tx, p=path: tx.run(cypher.TOUCHED_TABLES, paths=[p]).single()["fqns"]))
-            touched_columns |= set(
-                self._execute_write(lambda tx, p=path: tx.run(cypher.TOUCHED_COLUMNS, paths=[p]).single()["fqns"])
-            )
-            for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM):
+        touched = Touched()
+        for path in plan.paths:
+            found = self._execute_write(lambda tx, p=path: _touched(tx, [p]))
+            touched.tables |= found.tables
+            touched.columns |= found.columns
+            for query in DELETIONS:
                 self._execute_write(lambda tx, q=query, p=path: tx.run(q, paths=[p]).consume())
                 stats.transactions += 1
-        tables = _merge_tables(group)
-        for query, rows in _row_sets(group, tables):
-            for row in rows:
-                summary = self._execute_write(lambda tx, q=query, r=row: tx.run(q, rows=[r]).consume())
+        for row_set in plan.row_sets:
+            for row in row_set.rows:
+                self._execute_write(lambda tx, q=row_set.query, r=row: _run_batch(tx, q, [r], stats))
                 stats.transactions += 1
-                stats.batches += 1
-                stats.entities += summary.counters.nodes_created
-                stats.relationships += summary.counters.relationships_created
-        columns = sorted(touched_columns)
-        self._execute_write(lambda tx: tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=columns).consume())
-        fqns = sorted(touched | {t["fqn"] for t in tables})
-        for query in (cypher.DELETE_ORPHAN_TABLES, cypher.SET_TABLE_KINDS):
-            self._execute_write(lambda tx, q=query: tx.run(q, fqns=fqns).consume())
+        self._execute_write(lambda tx: _tidy(tx, plan, touched))
 
     def _dead_letter(self, rows: FileRows, error: BaseException, run_id: str) -> None:
         dead_letters.append(
@@ -300,29 +377,59 @@ class Neo4jResource(ConfigurableResource):
         )
 
 
-def _merge_tables(group: list[FileRows]) -> list[dict[str, Any]]:
-    tables: dict[str, dict[str, Any]] = {}
-    for rows in group:
-        for table in rows.tables:
-            tables.setdefault(table["fqn"], table)
-    return [tables[fqn] for fqn in sorted(tables)]
+class _Stage:
+    """One bounded transaction of a staged replace, sized `size` rows; halved (down to one batch)
+    while the server reports it out of transaction memory, and retried on transient faults."""
+
+    def __init__(self, resource: Neo4jResource, stats: WriteStats, size: int) -> None:
+        self.resource, self.stats, self.size = resource, stats, max(1, size)
+
+    def run(self, work: Callable[[ManagedTransaction, int], int]) -> int:
+        while True:
+            size = self.size
+            try:
+                done = self.resource._retrying(lambda: self.resource._execute_write(lambda tx: work(tx, size)), self.stats)
+            except Neo4jError as error:
+                if not _too_large(error) or size <= self.resource.batch_size:
+                    raise
+                self.size = max(self.resource.batch_size, size // 2)
+                self.stats.splits += 1
+                continue
+            self.stats.transactions += 1
+            return done
 
 
-def _row_sets(group: list[FileRows], tables: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(query, rows) in dependency order; rows sorted by key so concurrent writers lock in one order."""
-    return [
-        (cypher.MERGE_FILES, [f.file for f in group]),
-        (cypher.MERGE_TABLES, tables),
-        (cypher.CREATE_STATEMENTS, [s for f in group for s in f.statements]),
-        (cypher.CREATE_READS, sorted((r for f in group for r in f.reads), key=lambda r: (r["fqn"], r["statement"]))),
-        (cypher.CREATE_WRITES, sorted((r for f in group for r in f.writes), key=lambda r: (r["fqn"], r["statement"]))),
-        (cypher.CREATE_DEPENDS_ON, [d for f in group for d in f.depends_on]),
-        (cypher.MERGE_COLUMNS, sorted({c["fqn"]: c for f in group for c in f.columns}.values(), key=lambda c: c["fqn"])),
-        (cypher.CREATE_DEFINES, [d for f in group for d in f.defines]),
-        (cypher.CREATE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))),
-    ]
+@dataclass
+class Touched:
+    """Tables and columns the old statements of a replacement referred to: candidates for tidying."""
+
+    tables: set[str] = field(default_factory=set)
+    columns: set[str] = field(default_factory=set)
 
 
-def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), max(1, size)):
-        yield rows[start : start + size]
+def _touched(tx: ManagedTransaction, paths: list[str]) -> Touched:
+    return Touched(
+        set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"]),
+        set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"]),
+    )
+
+
+def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
+    tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched.columns)).consume()
+    fqns = sorted(touched.tables | set(plan.tables))
+    tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
+    tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
+
+
+def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> None:
+    started = time.perf_counter()
+    summary = tx.run(query, rows=rows).consume()
+    stats.batch_seconds.append(time.perf_counter() - started)
+    stats.batches += 1
+    stats.entities += summary.counters.nodes_created
+    stats.relationships += summary.counters.relationships_created
+
+
+def _too_large(error: Neo4jError) -> bool:
+    """The server ran out of transaction memory: retrying the same transaction cannot help."""
+    return (error.code or "").endswith("MemoryPoolOutOfMemoryError")

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline.lineage.model import ColumnRef, TableRef
-from ingest_pipeline.state.sqlite import open_database, transaction
+from ingest_pipeline.state.sqlite import LEDGER_ID, open_database, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# schema version -> the statements that upgrade a ledger of that version to the next one.
+MIGRATIONS = {1: "ALTER TABLE files ADD COLUMN derivation TEXT"}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -28,7 +30,9 @@ CREATE TABLE IF NOT EXISTS files (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     ingested_at REAL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    -- What the ingested lineage was derived with (ingest_pipeline.derivation): a change re-derives it.
+    derivation TEXT
 );
 CREATE INDEX IF NOT EXISTS files_status ON files(status);
 -- Changes the sensor has seen but not yet batched (debounce state), one row per file.
@@ -83,7 +87,7 @@ CREATE TABLE IF NOT EXISTS openlineage_outbox (path TEXT PRIMARY KEY, queued_at 
 """
 
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
-_ENTRY_COLUMNS = "path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at, updated_at"
+_ENTRY_COLUMNS = "path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at, updated_at, derivation"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class LedgerEntry:
     last_error: str | None
     ingested_at: float | None
     updated_at: float
+    derivation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,13 @@ class IngestedFile:
     sha256: str
     size_bytes: int
     mtime_ns: int
+    derivation: str | None = None
 
 
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
-        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "INGEST_LEDGER_PATH")
+        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "INGEST_LEDGER_PATH", LEDGER_ID, MIGRATIONS)
         self._db = opened.connection
         self.recovered = opened.recovered
 
@@ -160,14 +166,14 @@ class Ledger:
 
     def mark_ingested(self, files: Iterable[IngestedFile]) -> None:
         now = time.time()
-        rows = [(f.path, f.sha256, f.size_bytes, f.mtime_ns, INGESTED, now, now) for f in files]
+        rows = [(f.path, f.sha256, f.size_bytes, f.mtime_ns, INGESTED, now, now, f.derivation) for f in files]
         with transaction(self._db):
             self._db.executemany(
                 "INSERT INTO files(path, sha256, size_bytes, mtime_ns, status, attempts, last_error, "
-                "ingested_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?) "
+                "ingested_at, updated_at, derivation) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
                 "mtime_ns = excluded.mtime_ns, status = excluded.status, attempts = 0, last_error = NULL, "
-                "ingested_at = excluded.ingested_at, updated_at = excluded.updated_at",
+                "ingested_at = excluded.ingested_at, updated_at = excluded.updated_at, derivation = excluded.derivation",
                 rows,
             )
 

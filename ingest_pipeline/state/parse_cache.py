@@ -1,7 +1,7 @@
 """Content-addressed cache of lineage models in SQLite, shared by parallel parse steps.
 
-Key: sha256(file bytes) + dialect + extractor version + column switch, so a changed extractor,
-dialect or INGEST_COLUMN_LINEAGE never serves a stale model. Values are zlib-compressed JSON. Recency for LRU is collected in memory
+Key: sha256(file bytes) + the derivation (extractor version, sqlglot version, dialect, column
+switch), so an upgrade, another dialect or INGEST_COLUMN_LINEAGE never serves a stale model. Values are zlib-compressed JSON. Recency for LRU is collected in memory
 and written once per flush, so a run of cache hits does not become a storm of writes.
 """
 
@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest_pipeline.lineage.model import EXTRACTOR_VERSION, FileLineage
-from ingest_pipeline.state.sqlite import open_database, transaction
+from ingest_pipeline.derivation import Derivation
+from ingest_pipeline.lineage.model import FileLineage
+from ingest_pipeline.state.sqlite import PARSE_CACHE_ID, open_database, transaction
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -33,9 +34,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 _SQLITE_MAX_VARIABLES = 900
 
 
-def cache_key(sha256: str, dialect: str, columns: bool = True) -> str:
-    """Bytes, dialect, extractor version and whether column lineage was extracted: any change is a miss."""
-    return hashlib.sha256(f"{sha256}|{dialect}|{EXTRACTOR_VERSION}|{'columns' if columns else 'tables'}".encode()).hexdigest()
+def cache_key(sha256: str, derivation: Derivation) -> str:
+    """The bytes and everything they were derived with (extractor, sqlglot, dialect, column switch)."""
+    return hashlib.sha256(f"{sha256}|{derivation.signature}".encode()).hexdigest()
 
 
 def encode(lineage: FileLineage) -> bytes:
@@ -89,7 +90,7 @@ class ParseCache:
         self.clock = clock
         self.max_entries = max_entries
         self.ttl_days = ttl_days
-        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "PARSE_CACHE_PATH")
+        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "PARSE_CACHE_PATH", PARSE_CACHE_ID)
         self._db = opened.connection
         self.recovered = opened.recovered
         self._touched: set[str] = set()

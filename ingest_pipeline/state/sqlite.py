@@ -1,8 +1,9 @@
 """Opening the project's SQLite files safely from many processes at once.
 
 WAL lets readers run beside one writer, the busy timeout makes writers queue instead of failing,
-and a file that is corrupt or from an incompatible schema is moved aside (kept for inspection)
-and replaced by a fresh one, so a broken cache or ledger costs speed, never a run.
+and a file of ours that is damaged or from a newer schema is moved aside (kept for inspection) and
+replaced by a fresh one, so a broken cache or ledger costs speed, never a run. A file that is not
+recognisably ours (a folder, another program's data) is never touched: that is a clear error.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 60_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1".
+PARSE_CACHE_ID = 0x49504331
+LEDGER_ID = 0x49504C31
+_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger"}
 
 
 class StateFileError(RuntimeError):
@@ -35,11 +42,29 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def open_database(path: Path, schema: str, schema_version: int, env_var: str) -> OpenedDatabase:
-    """Open (creating if needed) a state database, self-healing a corrupt or incompatible file."""
+def open_database(
+    path: Path,
+    schema: str,
+    schema_version: int,
+    env_var: str,
+    application_id: int,
+    migrations: Mapping[int, str] | None = None,
+) -> OpenedDatabase:
+    """Open (creating if needed) a state database of ours, self-healing a damaged or incompatible one.
+
+    `application_id` marks the file as ours (SQLite keeps it in the header, readable even when the
+    pages are damaged). Anything that is not recognisably ours - a folder, a foreign file, another
+    application's database - is a StateFileError naming env_var and is never moved or changed.
+    `migrations[v]` upgrades a file of schema version v to v + 1 in place.
+    """
     ensure_writable_parent(path, env_var)
-    problem = _problem_with(path, schema_version)
+    problem, version = _inspect(path, schema_version, env_var, application_id)
     recovered = None
+    if problem is None and version is not None and version < schema_version:
+        if all(v in (migrations or {}) for v in range(version, schema_version)):
+            _migrate(path, version, schema_version, migrations or {})
+        else:
+            problem = f"schema version {version} cannot be upgraded to {schema_version}"
     if problem is not None:
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         for suffix in ("", "-wal", "-shm"):
@@ -48,9 +73,23 @@ def open_database(path: Path, schema: str, schema_version: int, env_var: str) ->
                 os.replace(source, Path(f"{aside}{suffix}"))
         recovered = f"{path} was unusable ({problem}); moved it to {aside} and started a fresh one"
     connection = connect(path)
+    connection.execute(f"PRAGMA application_id = {int(application_id)}")
     connection.executescript(schema)  # idempotent CREATE ... IF NOT EXISTS statements
     connection.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(schema_version),))
     return OpenedDatabase(connection, recovered)
+
+
+def _migrate(path: Path, version: int, target: int, migrations: Mapping[int, str]) -> None:
+    connection = connect(path)
+    try:
+        with transaction(connection):
+            for step in range(version, target):
+                for statement in migrations[step].split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+            connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
+    finally:
+        connection.close()
 
 
 def ensure_writable_parent(path: Path, env_var: str) -> None:
@@ -63,23 +102,58 @@ def ensure_writable_parent(path: Path, env_var: str) -> None:
         raise StateFileError(f"directory {parent} for {path} is not writable (set by {env_var})")
 
 
-def _problem_with(path: Path, schema_version: int) -> str | None:
-    if not path.exists() or path.stat().st_size == 0:
-        return None
+def _inspect(path: Path, schema_version: int, env_var: str, application_id: int) -> tuple[str | None, int | None]:
+    """(why a file of ours is unusable or None, its schema version if readable); StateFileError if not ours."""
+    if path.is_dir():
+        raise StateFileError(f"{path} (set by {env_var}) is a directory; point {env_var} at a database file, e.g. {path / path.name}.db")
+    if not path.exists():
+        return None, None
+    if not path.is_file():
+        raise StateFileError(f"{path} (set by {env_var}) is not a regular file; point {env_var} at a database file")
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if not header:
+        return None, None
+    if not header.startswith(SQLITE_HEADER):
+        raise StateFileError(
+            f"{path} (set by {env_var}) is not a SQLite database of ingest-pipeline; it was left untouched. "
+            f"Point {env_var} at another path, or remove the file if it is yours to delete"
+        )
+    found_id = int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+    if found_id not in (0, application_id):
+        raise StateFileError(
+            f"{path} (set by {env_var}) is {_KNOWN_IDS.get(found_id, 'a database of another application')}, "
+            f"not the one {env_var} names; it was left untouched"
+        )
+    ours = found_id == application_id
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             check = connection.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
-                return f"quick_check: {check[0] if check else 'no answer'}"
-            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                problem = f"quick_check: {check[0] if check else 'no answer'}"
+                if ours:
+                    return problem, None
+                raise StateFileError(f"{path} (set by {env_var}) is a damaged SQLite database ({problem}) that ingest-pipeline cannot recognise as its own; it was left untouched")
+            has_meta = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        return f"{type(error).__name__}: {error}"
-    if row is None or row[0] != str(schema_version):
-        return f"schema version {row[0] if row else 'missing'}, expected {schema_version}"
-    return None
+        if ours:
+            return f"{type(error).__name__}: {error}", None
+        raise StateFileError(f"{path} (set by {env_var}) cannot be read as a database of ingest-pipeline ({error}); it was left untouched") from error
+    if row is None:
+        if ours:
+            return "no schema version", None
+        raise StateFileError(f"{path} (set by {env_var}) is a SQLite database of another application; it was left untouched")
+    try:
+        version = int(row[0])
+    except ValueError:
+        return f"schema version {row[0]!r}", None
+    if version > schema_version:
+        return f"schema version {version} is newer than this version's {schema_version}", None
+    return None, version
 
 
 class transaction:  # noqa: N801 - used as a context manager, reads like `with transaction(conn)`
