@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline.lineage import FileLineage, StatementLineage, dialect_from_comment, extract_lineage
+from ingest_pipeline.lineage.text import decode_sql
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 
@@ -42,11 +43,7 @@ class ParsedFile:
 
 def read_text(path: Path) -> tuple[str, bool]:
     """The file's text and whether it had to be decoded with replacement characters."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig"), False
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), True
+    return decode_sql(path.read_bytes())
 
 
 def parse_files(
