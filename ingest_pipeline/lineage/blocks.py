@@ -230,6 +230,8 @@ class BlockWalker(Walker):
         return index
 
     def _declare(self, index: int, stops: frozenset[str]) -> int | None:
+        if index + 1 < self.size and self.words[index + 1] == "GLOBAL":
+            return None  # DECLARE GLOBAL TEMPORARY TABLE: a statement, parsed as such
         profile = self.profile
         if profile.declare_section and (self.procedural or profile.top_level_declare_section):
             after = self.declarations(index + 1, frozenset({"BEGIN"}))

@@ -29,7 +29,7 @@ from ingest_pipeline.lineage import script as client
 from ingest_pipeline.lineage.blocks import BlockWalker
 from ingest_pipeline.lineage.context import Context
 from ingest_pipeline.lineage.handlers import lineage as expression_lineage
-from ingest_pipeline.lineage.model import FileLineage, StatementLineage
+from ingest_pipeline.lineage.model import ColumnRef, FileLineage, StatementLineage, TableRef
 from ingest_pipeline.lineage.parse import MAX_NESTING_DEPTH, MAX_STATEMENT_TOKENS, PARSE_ERRORS, error_line, message, parse_piece
 from ingest_pipeline.lineage.pieces import Batch, Piece
 from ingest_pipeline.lineage.tsql import TsqlWalker
@@ -41,6 +41,8 @@ _TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|\{#")
 _DIALECT_COMMENT = re.compile(r"^\s*--\s*dialect\s*:\s*([A-Za-z0-9_]+)", re.IGNORECASE)
 # Kinds whose statements can write columns (column lineage is only computed for these).
 _COLUMN_KINDS = frozenset({"SELECT_INTO", "INSERT", "CREATE_TABLE", "CREATE_VIEW", "MERGE", "UPDATE"})
+# The pseudo tables of a T-SQL trigger body.
+_PSEUDO_TABLES = frozenset({"inserted", "deleted"})
 # Dynamic SQL inside dynamic SQL is followed this deep.
 _MAX_DYNAMIC_DEPTH = 3
 
@@ -157,8 +159,21 @@ def _piece_statements(context: Context, walker: type[Walker], piece: Piece, dept
     statement.routine = piece.routine
     if piece.call is not None:
         statement.calls = [piece.call]
+    if piece.trigger_table is not None:
+        _trigger_rows(statement, piece.trigger_table)
     _mark_temporary(context, statement)
     return [statement]
+
+
+def _trigger_rows(statement: StatementLineage, table: TableRef) -> None:
+    """In a T-SQL trigger `inserted` / `deleted` are the rows of the trigger's table."""
+
+    def real(ref: TableRef) -> TableRef:
+        return table if not ref.db and not ref.catalog and ref.name in _PSEUDO_TABLES else ref
+
+    statement.reads = sorted({real(ref) for ref in statement.reads})
+    for edge in statement.columns:
+        edge.sources = sorted({ColumnRef(real(s.table), s.column, s.excluded) for s in edge.sources})
 
 
 def _parsed_statement(context: Context, piece: Piece, line: int) -> StatementLineage:
@@ -187,7 +202,7 @@ def _parsed_statement(context: Context, piece: Piece, line: int) -> StatementLin
 
 
 def _dynamic_statements(context: Context, walker: type[Walker], piece: Piece, depth: int) -> list[StatementLineage]:
-    """The statements of a dynamic SQL literal, on the line of the statement that runs it."""
+    """The statements of a dynamic SQL literal, each on its own line inside the literal."""
     try:
         tokens = context.tokenize(piece.dynamic or "")
     except Exception:  # noqa: BLE001 - an untokenizable literal stays a dynamic statement
@@ -200,9 +215,7 @@ def _dynamic_statements(context: Context, walker: type[Walker], piece: Piece, de
         return []
     statements: list[StatementLineage] = []
     for inner_piece in pieces:
-        for statement in _piece_statements(context, walker, inner_piece, depth + 1):
-            statement.line = piece.line
-            statements.append(statement)
+        statements.extend(_piece_statements(context, walker, inner_piece, depth + 1))
     return statements
 
 

@@ -82,7 +82,7 @@ def literal_location(node: exp.Expression | None) -> str | None:
 
 def literal_locations(node: exp.Expression | None) -> list[str]:
     """Every path in a literal or an array of literals (`uris = ['gs://a', 'gs://b']`)."""
-    if node is None:
+    if not isinstance(node, exp.Expression):
         return []
     if isinstance(node, exp.Literal):
         found = literal_location(node)
@@ -92,7 +92,7 @@ def literal_locations(node: exp.Expression | None) -> list[str]:
 
 def option_locations(properties: exp.Expression | None, keys: tuple[str, ...]) -> list[str]:
     """Locations among `key = value` options (`uri`, `uris`, `location`, `url`)."""
-    if properties is None:
+    if not isinstance(properties, exp.Expression):
         return []
     found: list[str] = []
     for prop in properties.find_all(exp.Property):

@@ -47,8 +47,6 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
     "": ("postgres", "mysql", "tsql", "bigquery", "snowflake"),
 }
 
-_GLOBAL_TEMPORARY = re.compile(r"\s*GLOBAL\s+TEMPORARY\s+TABLE\s+", re.IGNORECASE)
-_QUALIFIED = re.compile(r"\s*(?:\"[^\"]+\"|\w+)\s*\.")
 _TABLE_HINTS = frozenset(
     {"TABLOCK", "TABLOCKX", "HOLDLOCK", "NOLOCK", "ROWLOCK", "PAGLOCK", "UPDLOCK", "XLOCK", "READPAST", "READCOMMITTED",
      "READCOMMITTEDLOCK", "READUNCOMMITTED", "REPEATABLEREAD", "SERIALIZABLE", "SNAPSHOT", "NOWAIT", "KEEPIDENTITY",
@@ -81,6 +79,10 @@ def parse_piece(context: Context, piece: Piece) -> Parsed:
         return Parsed(error=f"nesting depth {depth} exceeds the limit of {MAX_NESTING_DEPTH}")
     text = span_text(tokens, piece.sql)
     sql, line_base = piece.sql, piece.line_offset
+    if word(tokens[0]) == "DECLARE" and len(tokens) > 4 and word(tokens[1]) == "GLOBAL":
+        declared = _global_temporary(context, text)
+        if declared is not None:
+            return Parsed(declared)
     if piece.query and word(tokens[0]) not in QUERY_WORDS:
         first = tokens[0]
         tokens.insert(0, Token(TokenType.SELECT, "SELECT", first.line, first.col, first.start, first.start))
@@ -95,7 +97,7 @@ def parse_piece(context: Context, piece: Piece) -> Parsed:
         last = tokens[-1]
         tokens += [Token(t, t.name, last.line, last.col, last.end, last.end) for t in (TokenType.DEFAULT, TokenType.VALUES)]
     if context.family == "tsql":
-        tokens = compound_assignments(tokens)
+        tokens = _tsql_prepared(tokens)
     try:
         expression = _parse(context.dialect, tokens, sql)
     except PARSE_ERRORS as error:
@@ -111,29 +113,49 @@ def parse_piece(context: Context, piece: Piece) -> Parsed:
         if rewritten is not None:
             return Parsed(rewritten)
         if not commands.is_lineage_free(expression):
-            return _fallback(context, text) or Parsed(expression)
+            return _fallback(context, text) or _salvage(context, tokens, sql, "parsed only as a command") or Parsed(expression)
     return Parsed(expression)
 
 
 def _rewrite(context: Context, command: exp.Command) -> exp.Expression | None:
-    """Commands that are another statement in disguise: MySQL / SQLite `REPLACE [INTO]` is an
-    INSERT; `DECLARE GLOBAL TEMPORARY TABLE t` (DB2) creates the temporary table `session.t`."""
-    name = commands.command_name(command)
+    """MySQL / SQLite `REPLACE [INTO]` is a command to sqlglot and an INSERT to lineage."""
     rest = command.expression.name if isinstance(command.expression, exp.Literal) else ""
-    if name == "REPLACE" and rest.strip():
-        text = ("INSERT " if re.match(r"\s*INTO\b", rest, re.IGNORECASE) else "INSERT INTO ") + rest
-        wanted: type[exp.Expression] = exp.Insert
-    elif name == "DECLARE" and (match := _GLOBAL_TEMPORARY.match(rest)):
-        table = rest[match.end() :]
-        qualified = table if _QUALIFIED.match(table) else "SESSION." + table
-        text, wanted = "CREATE TEMPORARY TABLE " + qualified, exp.Create
-    else:
+    if commands.command_name(command) != "REPLACE" or not rest.strip():
         return None
+    text = ("INSERT " if re.match(r"\s*INTO\b", rest, re.IGNORECASE) else "INSERT INTO ") + rest
+    return _reparse(context, text, exp.Insert)
+
+
+def _global_temporary(context: Context, text: str) -> exp.Expression | None:
+    """`DECLARE GLOBAL TEMPORARY TABLE t (cols) | AS (query) | LIKE s [options]` (DB2, ANSI)
+    creates the temporary table `session.t`; the trailing options (ON COMMIT, WITH DATA, NOT
+    LOGGED ...) carry no lineage."""
     try:
-        rewritten = _parse(context.dialect, context.dialect.tokenize(text), text)
+        tokens = context.tokenize(text)
+    except Exception:  # noqa: BLE001 - not a declaration this can read
+        return None
+    name_start = 4
+    name_end = name_start + 1
+    while name_end + 1 < len(tokens) and tokens[name_end].token_type is TokenType.DOT:
+        name_end += 2
+    if name_end >= len(tokens):
+        return None
+    body_end = name_end + 2
+    if tokens[name_end].token_type is TokenType.L_PAREN:
+        body_end = _closing(tokens, name_end) + 1
+    elif word(tokens[name_end]) == "AS" and name_end + 1 < len(tokens) and tokens[name_end + 1].token_type is TokenType.L_PAREN:
+        body_end = _closing(tokens, name_end + 1) + 1
+    name = span_text(tokens[name_start:name_end], text)
+    qualified = name if name_end - name_start > 1 else "SESSION." + name
+    return _reparse(context, f"CREATE TEMPORARY TABLE {qualified} {span_text(tokens[name_end:body_end], text)}", exp.Create)
+
+
+def _reparse(context: Context, text: str, wanted: type[exp.Expression]) -> exp.Expression | None:
+    try:
+        parsed = _parse(context.dialect, context.dialect.tokenize(text), text)
     except PARSE_ERRORS:
         return None
-    return rewritten if isinstance(rewritten, wanted) else None
+    return parsed if isinstance(parsed, wanted) else None
 
 
 def _parse(dialect: Dialect, tokens: list[Token], sql: str) -> exp.Expression | None:
@@ -169,9 +191,9 @@ def _retry(context: Context, tokens: list[Token], sql: str) -> exp.Expression | 
     (`INSERT t WITH (TABLOCK)`), query hints (`OPTION (USE HINT (...))`), the first FROM of
     `DELETE FROM t FROM t JOIN ...`."""
     double_from = _retry_double_from(context, tokens, sql)
-    if double_from is not None or context.family != "tsql":
+    if double_from is not None:
         return double_from
-    repaired = _without_hints(tokens)
+    repaired = _without_hints(tokens) if context.family == "tsql" else _without_directory_format(tokens)
     if repaired is tokens:
         return None
     try:
@@ -195,6 +217,21 @@ def _without_hints(tokens: list[Token]) -> list[Token]:
         kept.append(token)
         index += 1
     return kept if len(kept) < len(tokens) else tokens
+
+
+def _without_directory_format(tokens: list[Token]) -> list[Token]:
+    """Databricks `INSERT OVERWRITE [LOCAL] DIRECTORY 'p' USING fmt [OPTIONS (...)] query`: the
+    file format is no lineage, and without it the Hive form parses."""
+    words = [word(t) for t in tokens[:6]]
+    if words[:2] != ["INSERT", "OVERWRITE"] or "DIRECTORY" not in words:
+        return tokens
+    using = words.index("DIRECTORY") + 2
+    if using + 1 >= len(tokens) or word(tokens[using]) != "USING":
+        return tokens
+    end = using + 2
+    if end + 1 < len(tokens) and word(tokens[end]) == "OPTIONS" and tokens[end + 1].token_type is TokenType.L_PAREN:
+        end = _closing(tokens, end + 1) + 1
+    return [*tokens[:using], *tokens[end:]]
 
 
 def _closing(tokens: list[Token], open_index: int) -> int:
@@ -264,6 +301,27 @@ def _retry_double_from(context: Context, tokens: list[Token], sql: str) -> exp.E
     except PARSE_ERRORS:
         return None
     return expression if isinstance(expression, exp.Delete) else None
+
+
+def _tsql_prepared(tokens: list[Token]) -> list[Token]:
+    """T-SQL forms sqlglot misreads, made plain: `CREATE OR ALTER` (-> CREATE), `TOP (n)` on a
+    DML statement, compound assignments."""
+    if len(tokens) > 3 and word(tokens[0]) == "CREATE" and word(tokens[1]) == "OR" and word(tokens[2]) == "ALTER":
+        tokens = [tokens[0], *tokens[3:]]
+    return compound_assignments(_without_top(tokens))
+
+
+def _without_top(tokens: list[Token]) -> list[Token]:
+    """T-SQL `DELETE|UPDATE|INSERT|MERGE TOP (n) [PERCENT]`: the row limit is no lineage, and
+    sqlglot reads `DELETE TOP (10)` as a table named TOP."""
+    if len(tokens) < 3 or word(tokens[1]) != "TOP" or word(tokens[0]) not in ("DELETE", "UPDATE", "INSERT", "MERGE"):
+        return tokens
+    if tokens[2].token_type is not TokenType.L_PAREN:
+        return tokens
+    end = _closing(tokens, 2) + 1
+    if end < len(tokens) and word(tokens[end]) == "PERCENT":
+        end += 1
+    return [tokens[0], *tokens[end:]]
 
 
 def compound_assignments(tokens: list[Token]) -> list[Token]:

@@ -48,6 +48,8 @@ class Piece:
     anchor: Token | None = None
     # T-SQL `INSERT INTO t [(cols)] EXEC proc`: tokens are the INSERT up to EXEC, `call` the proc.
     insert_exec: bool = False
+    # Inside a T-SQL trigger: the table whose rows `inserted` / `deleted` hold.
+    trigger_table: TableRef | None = None
 
     @property
     def line(self) -> int:

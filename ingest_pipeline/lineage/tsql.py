@@ -27,6 +27,7 @@ _STARTS = frozenset(
         "CLOSE", "FETCH", "DEALLOCATE", "WAITFOR", "COMMIT", "ROLLBACK", "SAVE", "USE", "CREATE", "ALTER", "DROP",
         "TRUNCATE", "GRANT", "DENY", "REVOKE", "DBCC", "BACKUP", "RESTORE", "CHECKPOINT", "BULK", "RECONFIGURE",
         "KILL", "REVERT", "SETUSER", "SHUTDOWN", "READTEXT", "WRITETEXT", "UPDATETEXT", "ENABLE", "DISABLE", "SEND",
+        "UPDATE STATISTICS",
     }
 )
 # Statements recorded under their keyword without parsing (a query inside them is read).
@@ -79,6 +80,8 @@ class TsqlWalker(Walker):
         end = self.extent(index)
         if word in _RECOGNISED:
             self.recognised(index, end, word)
+        elif word == "UPDATE STATISTICS":
+            self.emit(index, end, "UPDATE_STATISTICS")
         elif word == "INSERT" and (call := self.find_word(index + 1, ("EXEC", "EXECUTE"), end)) is not None:
             self._insert_exec(index, call, end)
         else:
@@ -169,13 +172,15 @@ class TsqlWalker(Walker):
         self.emit(index, body, f"{self.words[index]}_{kind}", defines=routine)
         if body < self.size and self.words[body] == "EXTERNAL":
             return self.size
-        saved = (self.routine, self.procedural)
+        on = self.find_word(name_end, ("ON",), body) if kind == "TRIGGER" else None
+        saved = (self.routine, self.procedural, self.trigger_table)
         self.routine, self.procedural = routine, True
+        self.trigger_table = self.routine_name(on + 1, self.name_end(on + 1)) if on is not None else None
         try:
             while body < self.size:
                 body = self.statement(body)
         finally:
-            self.routine, self.procedural = saved
+            self.routine, self.procedural, self.trigger_table = saved
         return self.size
 
     def _body_start(self, start: int) -> int | None:
@@ -300,7 +305,7 @@ class TsqlWalker(Walker):
         if word == "IF":
             return head in ("DROP", "CREATE", "ALTER") and following in ("EXISTS", "NOT")
         if word in ("DROP", "ALTER"):
-            return head == "ALTER" and following not in _OBJECT_KINDS
+            return (head == "ALTER" and following not in _OBJECT_KINDS) or previous == "OR"
         if word == "FETCH":
             return previous in ("ROWS", "ROW")
         if word == "SAVE":

@@ -34,6 +34,7 @@ class Walker:
         self.routine = routine
         self.procedural = procedural
         self.depth = depth
+        self.trigger_table: TableRef | None = None
         self.pieces: list[Piece] = []
 
     # -- emitting -----------------------------------------------------------------------------
@@ -50,6 +51,7 @@ class Walker:
                 kind=kind,
                 query=query,
                 procedural=self.procedural,
+                trigger_table=self.trigger_table,
                 **extra,  # type: ignore[arg-type]
             )
         )
@@ -140,12 +142,15 @@ class Walker:
 
     @contextmanager
     def deeper(self) -> Iterator[None]:
-        """One block level further in (see MAX_BLOCK_DEPTH)."""
+        """One block level further in (see MAX_BLOCK_DEPTH); inside a block the code is procedural."""
+        saved = self.procedural
         self.depth += 1
+        self.procedural = True
         try:
             yield
         finally:
             self.depth -= 1
+            self.procedural = saved
 
     def query_span(self, start: int, end: int) -> tuple[int, int] | None:
         """The query inside tokens [start, end): from its first SELECT / WITH to where its
