@@ -24,7 +24,7 @@ from pydantic import PrivateAttr
 
 from ingest_pipeline import dead_letters
 from ingest_pipeline.graph import cypher
-from ingest_pipeline.graph.rows import FileRows
+from ingest_pipeline.graph.rows import FileRows, v2_row_sets
 
 T = TypeVar("T")
 _RETRYABLE = (TransientError, ServiceUnavailable, SessionExpired)
@@ -238,6 +238,7 @@ class Neo4jResource(ConfigurableResource):
         def unit(tx: ManagedTransaction) -> None:
             touched = set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"])
             touched_columns = set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"])
+            touched_v2 = tx.run(cypher.TOUCHED_LOCATIONS_AND_ROUTINES, paths=paths).single()
             for query in (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM):
                 tx.run(query, paths=paths).consume()
             if deleted:
@@ -254,6 +255,7 @@ class Neo4jResource(ConfigurableResource):
             fqns = sorted(touched | {t["fqn"] for t in tables})
             tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
             tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
+            _tidy_v2(tx, touched_v2["uris"], touched_v2["routines"], group)
 
         self._execute_write(unit)
         stats.transactions += 1
@@ -263,6 +265,7 @@ class Neo4jResource(ConfigurableResource):
         paths = sorted(f.path for f in group)
         touched: set[str] = set()
         touched_columns: set[str] = set()
+        touched_v2 = [self._execute_write(lambda tx: tx.run(cypher.TOUCHED_LOCATIONS_AND_ROUTINES, paths=paths).single())]
         for path in paths:
             touched |= set(self._execute_write(lambda tx, p=path: tx.run(cypher.TOUCHED_TABLES, paths=[p]).single()["fqns"]))
             touched_columns |= set(
@@ -284,6 +287,7 @@ class Neo4jResource(ConfigurableResource):
         fqns = sorted(touched | {t["fqn"] for t in tables})
         for query in (cypher.DELETE_ORPHAN_TABLES, cypher.SET_TABLE_KINDS):
             self._execute_write(lambda tx, q=query: tx.run(q, fqns=fqns).consume())
+        self._execute_write(lambda tx: _tidy_v2(tx, touched_v2[0]["uris"], touched_v2[0]["routines"], group))
 
     def _dead_letter(self, rows: FileRows, error: BaseException, run_id: str) -> None:
         dead_letters.append(
@@ -320,7 +324,16 @@ def _row_sets(group: list[FileRows], tables: list[dict[str, Any]]) -> list[tuple
         (cypher.MERGE_COLUMNS, sorted({c["fqn"]: c for f in group for c in f.columns}.values(), key=lambda c: c["fqn"])),
         (cypher.CREATE_DEFINES, [d for f in group for d in f.defines]),
         (cypher.CREATE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))),
+        *v2_row_sets(group),
     ]
+
+
+def _tidy_v2(tx: ManagedTransaction, uris: list[str], routines: list[str], group: list[FileRows]) -> None:
+    """Contract v2 clean-up: drop locations and routines no statement refers to any more."""
+    tx.run(cypher.DELETE_ORPHAN_LOCATIONS, uris=sorted(set(uris))).consume()
+    fqns = sorted(set(routines) | {r["fqn"] for f in group for r in f.routines})
+    tx.run(cypher.DELETE_ORPHAN_ROUTINES, fqns=fqns).consume()
+    tx.run(cypher.SET_ROUTINE_KINDS, fqns=fqns).consume()
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
