@@ -101,6 +101,10 @@ class BlockWalker(Walker):
         if token.token_type is SEMICOLON:
             return index + 1
         word = self.words[index]
+        if self.depth >= MAX_BLOCK_DEPTH and word in _STARTERS:
+            end = self.statement_end(index)
+            self.error(index, f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels are not analysed")
+            return end + 1
         if self.depth < MAX_BLOCK_DEPTH:
             label_end = self._label_end(index)
             if label_end is not None:
@@ -174,7 +178,7 @@ class BlockWalker(Walker):
         if (
             index + 2 < self.size
             and tokens[index + 1].token_type is TokenType.COLON
-            and tokens[index].token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+            and tokens[index].token_type not in STRINGS
             and self.words[index + 2] in _LOOP_STARTS
         ):
             return index + 2
@@ -221,10 +225,10 @@ class BlockWalker(Walker):
             index += 1
         if (
             index < self.size
-            and self.tokens[index].token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+            and self.tokens[index].token_type is not SEMICOLON
             and (index + 1 >= self.size or self.tokens[index + 1].token_type is SEMICOLON)
         ):
-            index += 1
+            index += 1  # END <label>;
         if index < self.size and self.tokens[index].token_type is SEMICOLON:
             index += 1
         return index

@@ -71,6 +71,10 @@ class TsqlWalker(Walker):
             and word not in _STARTS
         ):
             return index + 2  # a GOTO label
+        if self.depth >= MAX_BLOCK_DEPTH and word in ("BEGIN", "IF", "WHILE"):
+            end = self.extent(index)
+            self.error(index, f"blocks nested deeper than {MAX_BLOCK_DEPTH} levels are not analysed")
+            return self._after(end)
         if self.depth < MAX_BLOCK_DEPTH:
             starter = _STARTERS.get(word)
             if starter is not None:
@@ -291,10 +295,17 @@ class TsqlWalker(Walker):
                 or (head == "DECLARE" and state.has("CURSOR"))
                 or state.cte_pending
             )
+        ddl = head in ("CREATE", "ALTER")
         if word in ("INSERT", "UPDATE", "DELETE", "MERGE"):
-            return previous in ("THEN", "FOR", "AFTER", "OF", "ON", ",", "BULK") or state.cte_pending
+            # MERGE ... THEN UPDATE, ON DELETE CASCADE, a cursor's FOR UPDATE, BULK INSERT, a CTE's statement.
+            return (
+                previous in ("THEN", "BULK")
+                or (previous == "ON" and ddl)
+                or (previous == "FOR" and head == "DECLARE")
+                or state.cte_pending
+            )
         if word == "SET":
-            return (head == "UPDATE" and not state.has("SET")) or head in ("MERGE", "ALTER") or previous in ("DELETE", "UPDATE")
+            return (head == "UPDATE" and not state.has("SET")) or head in ("MERGE", "ALTER") or (ddl and previous in ("DELETE", "UPDATE"))
         if word == "WITH":
             if previous == "AS" or previous == "RETURN":
                 state.cte_pending = True
