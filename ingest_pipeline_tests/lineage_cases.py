@@ -9,7 +9,10 @@ import pytest
 from ingest_pipeline.lineage.model import StatementLineage, TableRef
 
 
-def names(text: str) -> tuple[str, ...]:
+def names(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """Space-separated names, or a tuple of names that contain spaces."""
+    if isinstance(text, tuple):
+        return tuple(sorted(text))
     return tuple(sorted(text.split())) if text else ()
 
 
@@ -20,8 +23,8 @@ class S:
 
     line: int
     kind: str
-    reads: str = ""
-    writes: str = ""
+    reads: str | tuple[str, ...] = ""
+    writes: str | tuple[str, ...] = ""
     routine: str | None = None
     calls: str = ""
     location_reads: str = ""

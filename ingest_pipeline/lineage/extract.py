@@ -114,7 +114,9 @@ def _batch_statements(
     try:
         tokens = context.tokenize(batch.text)
     except Exception as error:  # noqa: BLE001 - the tokenizer can fail on any malformed text
-        line = error_line(error) + batch.line_offset
+        stripped = batch.text.lstrip()
+        first = batch.text.count("\n", 0, len(batch.text) - len(stripped)) + 1
+        line = error_line(error, first) + batch.line_offset
         return [StatementLineage(0, "ERROR", line, error=message(error, batch.line_offset))]
     pieces = _walk(walker, Batch(tokens, batch.text, batch.line_offset, context.name_ref, context.tokenize))
     statements: list[StatementLineage] = []

@@ -325,8 +325,13 @@ def _without_top(tokens: list[Token]) -> list[Token]:
 
 
 def compound_assignments(tokens: list[Token]) -> list[Token]:
-    """T-SQL `target += value` (and -=, *=, /=, %=, &=, ^=, |=) -> `target = target + value`."""
+    """T-SQL `target += value` (and -=, *=, /=, %=, &=, ^=, |=) -> `target = target + value`.
+
+    In `UPDATE t SET a += ...` the repeated `a` is the updated table's column, so it is written
+    `t.a`: the right-hand side then reads that column and no other table's `a`.
+    """
     rewritten: list[Token] | None = None
+    qualifier = _update_target(tokens)
     index = offset = 0
     while index < len(tokens) - 1:
         operator, equals = tokens[index], tokens[index + 1]
@@ -336,6 +341,9 @@ def compound_assignments(tokens: list[Token]) -> list[Token]:
                 start -= 1
             if start < index:
                 target = tokens[start:index]
+                if qualifier and len(target) == 1 and target[0].token_type is not TokenType.PARAMETER:
+                    dot = Token(TokenType.DOT, ".", target[0].line, target[0].col, target[0].start, target[0].start)
+                    target = [*qualifier, dot, *target]
                 if rewritten is None:
                     rewritten = list(tokens)
                 position = index + offset
@@ -343,6 +351,15 @@ def compound_assignments(tokens: list[Token]) -> list[Token]:
                 offset += len(target)
         index += 1
     return tokens if rewritten is None else rewritten
+
+
+def _update_target(tokens: list[Token]) -> list[Token]:
+    """The name tokens between UPDATE and SET (empty when it is not a plain name)."""
+    if not tokens or tokens[0].token_type is not TokenType.UPDATE:
+        return []
+    end = next((i for i, token in enumerate(tokens) if token.token_type is TokenType.SET), 0)
+    name = tokens[1:end]
+    return name if name and all(t.token_type in _TARGET_TYPES for t in name) else []
 
 
 def message(error: Exception, line_base: int = 0) -> str:

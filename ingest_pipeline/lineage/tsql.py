@@ -273,11 +273,7 @@ class TsqlWalker(Walker):
         return self.size
 
     def _is_name(self, position: int) -> bool:
-        previous = self.tokens[position - 1]
-        if previous.token_type is TokenType.DOT:
-            return True
-        following = self.tokens[position + 1] if position + 1 < self.size else None
-        if following is not None and following.token_type is TokenType.DOT:
+        if self.is_qualified(position):
             return True
         return self.words[position - 1] in _NAME_CONTEXT and self.words[position] not in ("SELECT", "WITH", "SET", "EXEC", "EXECUTE")
 

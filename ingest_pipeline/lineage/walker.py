@@ -57,13 +57,26 @@ class Walker:
         )
 
     def recognised(self, start: int, end: int, kind: str) -> None:
-        """A procedural statement [start, end): its query (if it has one) is read, otherwise it is
-        recorded as is."""
-        span = self.query_span(start, end)
-        if span is None:
+        """A procedural statement [start, end): the queries in it (if any) are read, otherwise it
+        is recorded as is. Several queries (`DECLARE @a INT = (SELECT ...), @b INT = (SELECT ...)`)
+        are read as one `SELECT (q1), (q2)`."""
+        spans = []
+        position = start
+        while (span := self.query_span(position, end)) is not None:
+            spans.append(span)
+            position = span[1]
+        if not spans:
             self.emit(start, end, kind)
+        elif len(spans) == 1:
+            self.emit(spans[0][0], spans[0][1], kind, query=True, anchor=self.tokens[start])
         else:
-            self.emit(span[0], span[1], kind, query=True, anchor=self.tokens[start])
+            self.pieces.append(
+                Piece(
+                    _parenthesised(self.tokens, spans), self.batch.sql, self.batch.line_offset, routine=self.routine,
+                    kind=kind, query=True, procedural=self.procedural, anchor=self.tokens[start],
+                    trigger_table=self.trigger_table,
+                )  # fmt: skip
+            )
 
     def query(self, start: int, end: int, kind: str) -> None:
         """A declaration [start, end) whose value is a query (a cursor, an initialised variable)."""
@@ -122,7 +135,7 @@ class Walker:
                 depth += 1
             elif token_type is R_PAREN:
                 depth -= 1
-            elif depth <= 0:
+            elif depth <= 0 and not self.is_qualified(position):
                 word = words[position]
                 if word == "CASE":
                     cases += 1
@@ -130,6 +143,13 @@ class Walker:
                     cases -= 1
                 elif not cases:
                     yield position
+
+    def is_qualified(self, position: int) -> bool:
+        """Whether the token is part of a dotted name (`ds.end`, `loop.x`): then it is no keyword."""
+        tokens = self.tokens
+        return (position > 0 and tokens[position - 1].token_type is TokenType.DOT) or (
+            position + 1 < self.size and tokens[position + 1].token_type is TokenType.DOT
+        )
 
     def find_word(self, start: int, targets: Container[str], end: int | None = None) -> int | None:
         """First index of a target word at depth 0 outside CASE ... END, before `;` (or `end`)."""
@@ -240,6 +260,20 @@ class Walker:
     def body_text(self, token: Token) -> tuple[str, int]:
         """A string token's content and the number of file lines before the line it starts on."""
         return _undollar(token.text), start_line(token) + self.batch.line_offset - 1
+
+
+def _parenthesised(tokens: list[Token], spans: list[tuple[int, int]]) -> list[Token]:
+    """`(q1), (q2), ...` from the tokens of several query spans (synthetic parentheses and commas)."""
+    joined: list[Token] = []
+    for first, end in spans:
+        anchor = tokens[first]
+        if joined:
+            joined.append(Token(TokenType.COMMA, ",", anchor.line, anchor.col, anchor.start, anchor.start))
+        joined.append(Token(TokenType.L_PAREN, "(", anchor.line, anchor.col, anchor.start, anchor.start))
+        joined.extend(tokens[first:end])
+        last = tokens[end - 1]
+        joined.append(Token(TokenType.R_PAREN, ")", last.line, last.col, last.end, last.end))
+    return joined
 
 
 def _undollar(text: str) -> str:
