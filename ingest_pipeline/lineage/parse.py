@@ -247,12 +247,14 @@ def _closing(tokens: list[Token], open_index: int) -> int:
 
 
 def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> Parsed | None:
-    """What can be read of a statement the parser rejects: a CREATE TABLE's name and its AS
-    query; a statement that carries no rows (DROP, GRANT, ALTER ..., CREATE DATABASE) by its
-    first word."""
+    """What can be read of a statement the parser rejects: a CREATE TABLE / VIEW's name and its
+    AS query (when that parses on its own); a statement that carries no rows (DROP, GRANT,
+    ALTER ..., CREATE DATABASE) by its first word."""
     words = [word(t) for t in tokens[:8]]
     position = 3 if words[1:2] == ["OR"] else 1
-    if words[:1] == ["CREATE"] and position < len(words) and words[position] == "TABLE":
+    while position < len(words) and words[position] in ("MATERIALIZED", "SECURE", "TEMP", "TEMPORARY", "TRANSIENT"):
+        position += 1
+    if words[:1] == ["CREATE"] and position < len(words) and words[position] in ("TABLE", "VIEW"):
         name_end = position + 2
         while name_end + 1 < len(tokens) and tokens[name_end].token_type is TokenType.DOT:
             name_end += 2
@@ -261,8 +263,9 @@ def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> P
         except PARSE_ERRORS:
             table = None
         if isinstance(table, exp.Table):
-            create = exp.Create(this=table, kind="TABLE", expression=_query_after_as(context, tokens, name_end, sql))
-            return Parsed(create, partial=f"table definition not fully parsed: {failure}")
+            query = _query_after_as(context, tokens, name_end, sql)
+            create = exp.Create(this=table, kind=words[position], expression=query)
+            return Parsed(create, partial=f"definition not fully parsed: {failure}")
     if words and words[0] in _SALVAGED_WORDS:
         rest = span_text(tokens[1:], sql) if len(tokens) > 1 else ""
         return Parsed(exp.Command(this=words[0], expression=exp.Literal.string(rest)))
