@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from sqlglot.tokens import TokenType
 
-from ingest_pipeline.lineage.model import TableRef
 from ingest_pipeline.lineage.pieces import L_PAREN, R_PAREN, SEMICOLON, Piece
 from ingest_pipeline.lineage.walker import MAX_BLOCK_DEPTH, Walker
 
@@ -368,10 +367,3 @@ _STARTERS = {
     "EXECUTE": TsqlWalker._execute,
 }
 
-
-def routine_kind(kind: str) -> str:
-    """'procedure' for CREATE_PROCEDURE / ALTER_PROCEDURE and so on."""
-    return kind.split("_", 1)[1].lower() if "_" in kind else kind.lower()
-
-
-__all__ = ["TableRef", "TsqlWalker", "routine_kind"]
