@@ -92,6 +92,7 @@ def test_contract_v2_lands_in_the_graph_and_follows_its_files(resources, tmp_pat
     assert (fallback["dialect"], fallback["kind"]) == ("hive", "SELECT")
     (member,) = neo4j.query("MATCH (s:Statement {id: 'proc.sql#2'}) RETURN s.routine AS routine, s.line AS line")
     assert (member["routine"], member["line"]) == ("dbo.load_orders", 5)
+    _documented_queries_run(neo4j)
 
     # Replace one file (no more call, no more temp table) and delete another: what they alone
     # contributed goes, and the graph equals a clean ingest of the final files.
@@ -106,6 +107,19 @@ def test_contract_v2_lands_in_the_graph_and_follows_its_files(resources, tmp_pat
     _write(clean, {name: (corpus / name).read_text() for name in ("proc.sql", "other.sql", "athena.sql")})
     assert run_ingest({**resources, "ledger": type(resources["ledger"])(path=str(tmp_path / "clean.db"))}, clean).success
     assert _graph(neo4j) == after
+
+
+def _documented_queries_run(neo4j) -> None:
+    """The v2 example queries of docs/graph-model.md run, and the temp-table one gives the answer it promises."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "graph-model.md").read_text()
+    v2 = text[text.index("### Example queries (v2)") :]
+    queries = [block.split("```", 1)[0] for block in v2.split("```cypher")[1:]]
+    assert len(queries) >= 7
+    parameters = {"fqn": "dbo.orders", "routine": "dbo.load_orders", "uri": "s3://bucket/in/"}
+    answers = [neo4j.query(query, **parameters) for query in queries]
+    assert answers[0] == [{"source": "dbo.src", "through": ["#stage"]}]
+    assert {"target": "dbo.orders", "source": "dbo.src", "hops": 2} in answers[1]
+    assert {(r["access"], r["object"]) for r in answers[2]} == {("WRITES", "#stage@proc.sql"), ("READS", "dbo.src"), ("READS", "#stage@proc.sql"), ("WRITES", "dbo.orders")}
 
 
 @pytest.mark.parametrize(
