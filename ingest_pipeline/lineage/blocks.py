@@ -74,8 +74,11 @@ class BlockWalker(RoutineBodies, Walker):
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> type[BlockWalker]:
-        profile = profile_of(dialect)
-        return type(f"{cls.__name__}For{type(dialect).__name__}", (cls,), {"profile": profile})
+        walker = _WALKERS.get(type(dialect))
+        if walker is None:
+            walker = type(f"{cls.__name__}For{type(dialect).__name__}", (cls,), {"profile": profile_of(dialect)})
+            _WALKERS[type(dialect)] = walker
+        return walker
 
     def walk(self) -> list[Piece]:
         index = 0
@@ -118,9 +121,29 @@ class BlockWalker(RoutineBodies, Walker):
     # -- plain statements ---------------------------------------------------------------------
 
     def _plain(self, index: int, stops: frozenset[str]) -> int:
-        end = self.statement_end(index) if not stops else self._block_statement_end(index, stops)
-        self.emit(index, end)
+        if stops:
+            end = self._block_statement_end(index, stops)
+            self.emit(index, end)
+        else:
+            end, deepest = self._plain_end(index)
+            self.emit(index, end, deepest=deepest)
         return end + 1 if end < self.size and self.tokens[end].token_type is SEMICOLON else max(end, index + 1)
+
+    def _plain_end(self, index: int) -> tuple[int, int]:
+        """The statement's `;` (or the batch end) and its deepest nesting, in one pass (the hot path)."""
+        tokens = self.tokens
+        depth = deepest = 0
+        for position in range(index, self.size):
+            token_type = tokens[position].token_type
+            if token_type is L_PAREN:
+                depth += 1
+                if depth > deepest:
+                    deepest = depth
+            elif token_type is R_PAREN:
+                depth -= 1
+            elif token_type is SEMICOLON:
+                return position, deepest
+        return self.size, deepest
 
     def _block_statement_end(self, index: int, stops: frozenset[str]) -> int:
         """Inside a block a missing `;` before the block's END must not swallow the END."""
@@ -327,6 +350,7 @@ class BlockWalker(RoutineBodies, Walker):
                 return end + 1
         return None
 
+_WALKERS: dict[type, type[BlockWalker]] = {}
 _STARTERS = {
     "BEGIN": BlockWalker._begin,
     "DECLARE": BlockWalker._declare,

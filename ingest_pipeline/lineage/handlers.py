@@ -137,7 +137,10 @@ def _create(context: Context, expression: exp.Expression, statement: StatementLi
     tables.collect(context, expression, statement, targets=created)
     if kind == "VIEW":
         statement.views = tables.refs(context, created)
-    for location in expression.find_all(exp.LocationProperty):
+    properties = expression.args.get("properties")
+    for location in properties.expressions if isinstance(properties, exp.Properties) else ():
+        if not isinstance(location, exp.LocationProperty):
+            continue
         uri = property_location(context, location.this)
         if uri:
             # A table over existing files reads them; CREATE TABLE ... LOCATION ... AS SELECT writes them.

@@ -66,7 +66,7 @@ def parse_piece(context: Context, piece: Piece) -> Parsed:
     tokens = list(piece.tokens)
     if len(tokens) > MAX_STATEMENT_TOKENS:
         return Parsed(error=f"statement has {len(tokens)} tokens, more than the limit of {MAX_STATEMENT_TOKENS}")
-    depth = deepest(tokens)
+    depth = deepest(tokens) if piece.deepest is None else piece.deepest
     if depth > MAX_NESTING_DEPTH:
         return Parsed(error=f"nesting depth {depth} exceeds the limit of {MAX_NESTING_DEPTH}")
     text = span_text(tokens, piece.sql)
@@ -200,7 +200,7 @@ def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> P
     ALTER ..., CREATE DATABASE) by its first word."""
     words = [word(t) for t in tokens[:8]]
     position = 3 if words[1:2] == ["OR"] else 1
-    while position < len(words) and words[position] in ("MATERIALIZED", "SECURE", "TEMP", "TEMPORARY", "TRANSIENT"):
+    while position < len(words) and words[position] in ("MATERIALIZED", "SECURE", "TEMP", "TEMPORARY", "TRANSIENT", "SNAPSHOT"):
         position += 1
     if words[:1] == ["CREATE"] and position < len(words) and words[position] in ("TABLE", "VIEW"):
         name_end = position + 2
@@ -213,11 +213,28 @@ def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> P
         if isinstance(table, exp.Table):
             query = _query_after_as(context, tokens, name_end, sql)
             create = exp.Create(this=table, kind=words[position], expression=query)
+            source = _copied_table(context, tokens, name_end, sql)
+            if source is not None:
+                create.set("clone", exp.Clone(this=source))
             return Parsed(create, partial=f"definition not fully parsed: {failure}")
     if words and words[0] in _SALVAGED_WORDS:
         rest = span_text(tokens[1:], sql) if len(tokens) > 1 else ""
         return Parsed(exp.Command(this=words[0], expression=exp.Literal.string(rest)))
     return None
+
+
+def _copied_table(context: Context, tokens: list[Token], start: int, sql: str) -> exp.Table | None:
+    """The source of `CREATE TABLE t CLONE|COPY|LIKE s ...` (BigQuery snapshots and clones)."""
+    if start + 1 >= len(tokens) or word(tokens[start]) not in ("CLONE", "COPY", "LIKE"):
+        return None
+    end = start + 2
+    while end + 1 < len(tokens) and tokens[end].token_type is TokenType.DOT:
+        end += 2
+    try:
+        source = context.dialect.parser().parse_into(exp.Table, tokens[start + 1 : end], sql)[0]
+    except PARSE_ERRORS:
+        return None
+    return source if isinstance(source, exp.Table) else None
 
 
 def _query_after_as(context: Context, tokens: list[Token], start: int, sql: str) -> exp.Expression | None:

@@ -7,6 +7,7 @@ pieces: plain SQL statements to parse, and statements of procedural code it reco
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,8 @@ class Piece:
     procedural: bool = False
     # A routine header: the routine this statement defines.
     defines: TableRef | None = None
+    # Deepest parenthesis nesting, when the walker measured it while delimiting the statement.
+    deepest: int | None = None
     # A procedure call the walker recognised (PL/SQL `pkg.proc(args);`, SQL*Plus `EXEC proc`).
     call: TableRef | None = None
     # Dynamic SQL with a literal text (EXECUTE IMMEDIATE '...', EXEC('...')): that text, and the
@@ -68,14 +71,34 @@ class Batch:
     routine_ref: Callable[[Sequence[Token]], TableRef | None]
     # Tokenizes a routine body or dynamic SQL text (the dialect's plain tokenizer).
     tokenize: Callable[[str], list[Token]]
-    words: list[str] = field(init=False)
+    words: Words = field(init=False)
 
     def __post_init__(self) -> None:
-        self.words = [word(token) for token in self.tokens]
+        self.words = Words(self.tokens)
 
     def nested(self, text: str, line_offset: int) -> Batch:
         """A batch for text found inside this one (a routine body, a dynamic SQL literal)."""
         return Batch(self.tokenize(text), text, line_offset, self.routine_ref, self.tokenize)
+
+
+class Words:
+    """`word(token)` for each token, computed when first asked for: the fast path of a plain
+    script looks at a handful of tokens per statement, not at all of them."""
+
+    __slots__ = ("_tokens", "_words")
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        self._tokens = tokens
+        self._words: list[str | None] = [None] * len(tokens)
+
+    def __getitem__(self, index: int) -> str:
+        found = self._words[index]
+        if found is None:
+            found = self._words[index] = word(self._tokens[index])
+        return found
+
+    def __len__(self) -> int:
+        return len(self._words)
 
 
 def word(token: Token) -> str:
@@ -107,6 +130,7 @@ def span_text(tokens: Sequence[Token], sql: str) -> str:
 
 
 _PLAIN_TOKENIZERS: dict[type, type[Tokenizer]] = {}
+_INSTANCES = threading.local()
 
 
 def plain_tokenizer(dialect: Dialect) -> Tokenizer:
@@ -117,9 +141,14 @@ def plain_tokenizer(dialect: Dialect) -> Tokenizer:
     would hide the statements of a procedural block. The walkers need every token; statements
     that start with a command keyword are re-tokenized with the real tokenizer before parsing.
     """
-    base = dialect.tokenizer_class
-    plain = _PLAIN_TOKENIZERS.get(base)
-    if plain is None:
-        plain = type(f"Plain{base.__name__}", (base,), {"COMMANDS": set()})
-        _PLAIN_TOKENIZERS[base] = plain
-    return plain(dialect=dialect)
+    instances: dict[type, Tokenizer] = _INSTANCES.__dict__.setdefault("by_dialect", {})
+    instance = instances.get(type(dialect))
+    if instance is None:
+        base = dialect.tokenizer_class
+        plain = _PLAIN_TOKENIZERS.get(base)
+        if plain is None:
+            plain = type(f"Plain{base.__name__}", (base,), {"COMMANDS": set()})
+            _PLAIN_TOKENIZERS[base] = plain
+        # One instance per thread and dialect: a tokenizer keeps state while it runs.
+        instance = instances[type(dialect)] = plain(dialect=dialect)
+    return instance

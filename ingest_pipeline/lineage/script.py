@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlglot.dialects.dialect import Dialect
 
@@ -94,14 +95,19 @@ class ClientScript:
     directives: list[Directive] = field(default_factory=list)
 
 
-def family(dialect: Dialect) -> str | None:
-    """'tsql' or 'oracle' when the dialect's scripts carry client-tool lines, else None."""
-    names = {cls.__name__ for cls in type(dialect).__mro__}
+@lru_cache(maxsize=None)
+def _family_of(dialect_class: type) -> str | None:
+    names = {cls.__name__ for cls in dialect_class.__mro__}
     if "TSQL" in names:
         return "tsql"
     if "Oracle" in names:
         return "oracle"
     return None
+
+
+def family(dialect: Dialect) -> str | None:
+    """'tsql' or 'oracle' when the dialect's scripts carry client-tool lines, else None."""
+    return _family_of(type(dialect))
 
 
 def template_parameter(text: str, script_family: str | None) -> str | None:
