@@ -599,6 +599,7 @@ MOVEMENT_CASES = [
     ("create-clone", "bigquery", "CREATE TABLE d.t2 CLONE d.t1", "CREATE_TABLE", ["d.t1"], ["d.t2"]),
     ("create-or-replace-clone", "snowflake", "CREATE OR REPLACE TABLE new CLONE original", "CREATE_TABLE", ["ORIGINAL"], ["NEW"]),
     ("create-clone-at", "snowflake", "CREATE TABLE t2 CLONE t1 AT (OFFSET => -3600)", "CREATE_TABLE", ["T1"], ["T2"]),
+    ("create-snapshot-clone", "bigquery", "CREATE SNAPSHOT TABLE d.snap CLONE d.t FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 HOUR)", "CREATE_TABLE", ["d.t"], ["d.snap"]),
     ("create-select-without-as", "spark", "CREATE TABLE tab1 SELECT * FROM tab2", "CREATE_TABLE", ["tab2"], ["tab1"]),
     ("create-select-without-as", "databricks", "CREATE TABLE tab1 SELECT * FROM tab2", "CREATE_TABLE", ["tab2"], ["tab1"]),
     ("exchange-partition", "hive", "ALTER TABLE tab1 EXCHANGE PARTITION (pt='part1') WITH TABLE tab2", "ALTER", ["tab2"], ["tab1"]),
@@ -684,6 +685,19 @@ def test_temporary_tables(dialect, sql, temporary):
 )
 def test_table_keys_keep_quoting_distinctions(dialect, sql, expected):
     assert fqns(only_statement(sql, dialect).reads) == expected
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "reads", "writes"),
+    [
+        pytest.param("tsql", "CREATE TABLE dbo.hot (id INT NOT NULL, CONSTRAINT pk PRIMARY KEY NONCLUSTERED HASH (id) WITH (BUCKET_COUNT = 64)) WITH (MEMORY_OPTIMIZED = ON)", [], ["dbo.hot"], id="tsql-memory-optimized"),
+        pytest.param("tsql", "CREATE VIEW dbo.v AS SELECT a AS Annual Usage FROM dbo.t", [], ["dbo.v"], id="tsql-view-with-broken-body"),
+    ],
+)
+def test_a_definition_the_parser_rejects_still_writes_its_table(dialect, sql, reads, writes):
+    statement = only_statement(sql, dialect)
+    assert (fqns(statement.reads), fqns(statement.writes), statement.error) == (reads, writes, None)
+    assert statement.column_error and "not fully parsed" in statement.column_error
 
 
 def test_issue_12_single_statement_cases_are_broad():

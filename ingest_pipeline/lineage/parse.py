@@ -203,19 +203,15 @@ def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> P
     while position < len(words) and words[position] in ("MATERIALIZED", "SECURE", "TEMP", "TEMPORARY", "TRANSIENT", "SNAPSHOT"):
         position += 1
     if words[:1] == ["CREATE"] and position < len(words) and words[position] in ("TABLE", "VIEW"):
-        name_end = position + 2
-        while name_end + 1 < len(tokens) and tokens[name_end].token_type is TokenType.DOT:
-            name_end += 2
-        try:
-            table = context.dialect.parser().parse_into(exp.Table, tokens[position + 1 : name_end], sql)[0]
-        except PARSE_ERRORS:
-            table = None
-        if isinstance(table, exp.Table):
+        table, name_end = _name_at(context, tokens, position + 1, sql)
+        if table is not None:
             query = _query_after_as(context, tokens, name_end, sql)
             create = exp.Create(this=table, kind=words[position], expression=query)
-            source = _copied_table(context, tokens, name_end, sql)
-            if source is not None:
-                create.set("clone", exp.Clone(this=source))
+            if name_end + 1 < len(tokens) and word(tokens[name_end]) in ("CLONE", "COPY", "LIKE"):
+                # CREATE [SNAPSHOT] TABLE t CLONE|COPY|LIKE s ...: s is read.
+                source, _ = _name_at(context, tokens, name_end + 1, sql)
+                if source is not None:
+                    create.set("clone", exp.Clone(this=source))
             return Parsed(create, partial=f"definition not fully parsed: {failure}")
     if words and words[0] in _SALVAGED_WORDS:
         rest = span_text(tokens[1:], sql) if len(tokens) > 1 else ""
@@ -223,18 +219,16 @@ def _salvage(context: Context, tokens: list[Token], sql: str, failure: str) -> P
     return None
 
 
-def _copied_table(context: Context, tokens: list[Token], start: int, sql: str) -> exp.Table | None:
-    """The source of `CREATE TABLE t CLONE|COPY|LIKE s ...` (BigQuery snapshots and clones)."""
-    if start + 1 >= len(tokens) or word(tokens[start]) not in ("CLONE", "COPY", "LIKE"):
-        return None
-    end = start + 2
+def _name_at(context: Context, tokens: list[Token], start: int, sql: str) -> tuple[exp.Table | None, int]:
+    """The dotted table name starting at `start` and the index after it."""
+    end = start + 1
     while end + 1 < len(tokens) and tokens[end].token_type is TokenType.DOT:
         end += 2
     try:
-        source = context.dialect.parser().parse_into(exp.Table, tokens[start + 1 : end], sql)[0]
+        table = context.dialect.parser().parse_into(exp.Table, tokens[start:end], sql)[0]
     except PARSE_ERRORS:
-        return None
-    return source if isinstance(source, exp.Table) else None
+        return None, end
+    return (table if isinstance(table, exp.Table) else None), end
 
 
 def _query_after_as(context: Context, tokens: list[Token], start: int, sql: str) -> exp.Expression | None:
