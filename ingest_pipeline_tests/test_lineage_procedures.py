@@ -185,3 +185,21 @@ def test_dynamic_sql_inside_dynamic_sql_stops_at_a_depth():
     two_deep = "BEGIN EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE ''INSERT INTO t SELECT 1'''; END;"
     [statement] = extract_lineage(two_deep, "oracle").statements
     assert (statement.kind, [w.fqn for w in statement.writes]) == ("INSERT", ["T"])
+
+
+def test_the_time_budget_covers_statements_inside_bodies():
+    body = "\n".join(f"  INSERT INTO t{i} SELECT * FROM s{i};" for i in range(200))
+    statements = extract_lineage(f"CREATE PROCEDURE p()\nBEGIN\n{body}\nEND", "bigquery", time_budget_seconds=0.0).statements
+    assert statements and all(s.kind == "ERROR" and "time budget" in s.error for s in statements)
+    assert [s.line for s in statements] == list(range(1, 2)) + list(range(3, 203))
+
+
+def test_a_walker_failure_falls_back_to_semicolon_statements(monkeypatch):
+    from ingest_pipeline.lineage.tsql import TsqlWalker
+
+    def broken(self):
+        raise RuntimeError("unforeseen input")
+
+    monkeypatch.setattr(TsqlWalker, "walk", broken)
+    statements = extract_lineage("INSERT INTO a SELECT * FROM b; DELETE FROM c", "tsql").statements
+    assert [(s.kind, [w.fqn for w in s.writes]) for s in statements] == [("INSERT", ["a"]), ("DELETE", ["c"])]

@@ -98,10 +98,7 @@ def _template(text: str, family: str | None) -> tuple[str, int] | None:
     if marker:
         line = text.count("\n", 0, marker.start()) + 1
         return f"template syntax {marker.group(0)!r} at line {line}; render it before ingesting", line
-    reason = client.template_parameter(text, family)
-    if reason is not None:
-        return reason, int(re.search(r"at line (\d+)", reason).group(1))  # type: ignore[union-attr]
-    return None
+    return client.template_parameter(text, family)
 
 
 def _walker(dialect: Dialect, family: str | None) -> type[Walker]:
@@ -134,14 +131,12 @@ def _walk(walker: type[Walker], batch: Batch) -> list[Piece]:
         return walker(batch).walk()
     except Exception:  # noqa: BLE001 - the walker is best effort, the file must still be analysed
         fallback = BlockWalker(batch)
-        pieces: list[Piece] = []
         index = 0
         while index < fallback.size:
             end = fallback.statement_end(index)
             fallback.emit(index, end)
             index = end + 1
-        pieces.extend(fallback.pieces)
-        return pieces
+        return fallback.pieces
 
 
 def _piece_statements(context: Context, walker: type[Walker], piece: Piece, depth: int) -> list[StatementLineage]:

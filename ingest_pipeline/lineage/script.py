@@ -110,15 +110,15 @@ def family(dialect: Dialect) -> str | None:
     return _family_of(type(dialect))
 
 
-def template_parameter(text: str, script_family: str | None) -> str | None:
-    """Why the text is an SSMS template (`<name, type, default>` parameters), or None."""
+def template_parameter(text: str, script_family: str | None) -> tuple[str, int] | None:
+    """(why the text is an SSMS template, the line) for `<name, type, default>` parameters, or None."""
     if script_family != "tsql" or "<" not in text:
         return None
     match = _SSMS_PARAMETER.search(text)
     if match is None:
         return None
     line = text.count("\n", 0, match.start()) + 1
-    return f"SSMS template parameter {match.group(0)!r} at line {line}; specify the template parameters before ingesting"
+    return f"SSMS template parameter {match.group(0)!r} at line {line}; specify the template parameters before ingesting", line
 
 
 def client_script(text: str, script_family: str | None) -> ClientScript:
