@@ -1,4 +1,4 @@
-"""Client-tool lines: GO batches, SQLCMD and SQL*Plus commands, SSMS template parameters.
+"""Client-tool lines: GO batches, SQLCMD, SQL*Plus and MySQL DELIMITER commands, SSMS template parameters.
 
 They are recognised for what they are (never an ERROR), blanked before parsing with every line
 break kept, and the statements around them keep their true lines.
@@ -27,6 +27,15 @@ CASES = [
      [S(1, "SQLCMD"), S(2, "SQLCMD"), S(3, "SQLCMD"), S(4, "SQLCMD"), S(5, "SELECT")]),
     ("utf-16-style-bracketed-go", "tsql", "SET ANSI_NULLS ON\r\nGO\r\nSET QUOTED_IDENTIFIER ON\r\nGO\r\nCREATE VIEW [dbo].[v] AS SELECT [a] FROM [dbo].[t]\r\nGO\r\n",
      [S(1, "SET"), S(3, "SET"), S(5, "CREATE_VIEW", "dbo.t", "dbo.v")]),
+    ("backslash-ends-no-string", "tsql", "BULK INSERT dbo.t FROM 'C:\\data\\'\nGO\nSELECT * FROM dbo.u",
+     [S(1, "BULK_INSERT", "", "dbo.t", location_reads="C:\\data\\"), S(3, "SELECT", "dbo.u")]),
+    # ---- MySQL: DELIMITER ----------------------------------------------------------------------
+    ("delimiter-procedure-dump", "mysql", "DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  INSERT INTO t SELECT * FROM s;\nEND //\nDELIMITER ;\nCALL p();",
+     [S(1, "DELIMITER"), S(2, "CREATE_PROCEDURE", defines="p"), S(4, "INSERT", "s", "t", "p"), S(6, "DELIMITER"), S(7, "CALL", calls="p")]),
+    ("delimiter-dollars-trigger", "mysql", "DELIMITER $$\nCREATE TRIGGER tr BEFORE INSERT ON a FOR EACH ROW BEGIN INSERT INTO b VALUES (1); END$$\nDELIMITER ;\n# a DELIMITER in a comment\nSELECT * FROM c;",
+     [S(1, "DELIMITER"), S(2, "CREATE_TRIGGER", defines="tr"), S(2, "INSERT", "", "b", "tr"), S(3, "DELIMITER"), S(5, "SELECT", "c")]),
+    ("delimiter-inside-a-string-is-text", "mysql", "DELIMITER //\nINSERT INTO t VALUES ('it\\'s //') //\nDELIMITER ;",
+     [S(1, "DELIMITER"), S(2, "INSERT", "", "t"), S(3, "DELIMITER")]),
     # ---- Oracle: SQL*Plus ------------------------------------------------------------------------
     ("sqlplus-settings-and-prompts", "oracle", "SET ECHO OFF\nSET SERVEROUTPUT ON SIZE 1000000\nPROMPT Don't stop now\nREM a remark\nWHENEVER SQLERROR EXIT SQL.SQLCODE\nINSERT INTO t SELECT * FROM s;\nSPOOL OFF\nEXIT",
      [S(1, "SQLPLUS"), S(2, "SQLPLUS"), S(3, "SQLPLUS"), S(4, "SQLPLUS"), S(5, "SQLPLUS"), S(6, "INSERT", "S", "T"), S(7, "SQLPLUS"), S(8, "SQLPLUS")]),

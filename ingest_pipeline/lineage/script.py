@@ -9,6 +9,9 @@ These lines are not SQL and must not reach the parser:
   `WHENEVER`, `@file` ... are SQL*Plus commands; `&name` / `&&name` is replaced by its `DEFINE`
   value (or its name); an `EXEC proc(...)` line is a call of its own.
 
+* MySQL (mysql client): `DELIMITER //` makes `//` end statements (procedure dumps) until the
+  next `DELIMITER ;`.
+
 `client_script` finds them outside strings and comments, blanks them (keeping every line break so
 line numbers stay true) and cuts the text into batches. Other dialects have one batch: the text.
 """
@@ -59,17 +62,28 @@ _ORACLE_RULES = (
         "SQLPLUS",
     ),
 )
+# MySQL client: `DELIMITER //` makes `//` end statements until the next DELIMITER line.
+_MYSQL_RULES = ((re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[^\n]*", _T), "DELIMITER"),)
 _SETVAR = re.compile(r"[ \t]*:setvar[ \t]+(\w+)(?:[ \t]+(\"[^\"]*\"|\S+))?", _T)
 _DEFINE = re.compile(r"[ \t]*DEF(?:INE)?[ \t]+(\w+)[ \t]*=[ \t]*('[^']*'|\"[^\"]*\"|\S+)", _T)
 _DEFINE_OFF = re.compile(r"[ \t]*SET[ \t]+DEF(?:INE)?[ \t]+OFF\b", _T)
 _SQLCMD_VARIABLE = re.compile(r"\$\((\w+)\)")
 _SQLPLUS_VARIABLE = re.compile(r"&&?([A-Za-z_]\w*)\.?")
 
+_RULES = {"tsql": _TSQL_RULES, "oracle": _ORACLE_RULES, "mysql": _MYSQL_RULES}
 _SPECIALS = {
     "tsql": re.compile(r"'|\"|\[|--|/\*|\n"),
     "oracle": re.compile(r"'|\"|--|/\*|\n"),
+    "mysql": re.compile(r"'|\"|`|--|#|/\*|\n"),
 }
-_CLOSERS = {"'": re.compile(r"'(?:''|[^'])*'"), '"': re.compile(r'"(?:""|[^"])*"'), "[": re.compile(r"\[(?:\]\]|[^\]])*\]")}
+_CLOSERS = {
+    "'": re.compile(r"'(?:''|[^'])*'"),
+    '"': re.compile(r'"(?:""|[^"])*"'),
+    "[": re.compile(r"\[(?:\]\]|[^\]])*\]"),
+    "`": re.compile(r"`(?:``|[^`])*`"),
+}
+# MySQL strings also escape with a backslash (T-SQL's 'C:\data\' must not).
+_MYSQL_CLOSERS = {**_CLOSERS, "'": re.compile(r"'(?:''|\\.|[^'\\])*'"), '"': re.compile(r'"(?:""|\\.|[^"\\])*"')}
 
 
 @dataclass(frozen=True)
@@ -98,15 +112,14 @@ class ClientScript:
 @lru_cache(maxsize=None)
 def _family_of(dialect_class: type) -> str | None:
     names = {cls.__name__ for cls in dialect_class.__mro__}
-    if "TSQL" in names:
-        return "tsql"
-    if "Oracle" in names:
-        return "oracle"
+    for name, script_family in (("TSQL", "tsql"), ("Oracle", "oracle"), ("MySQL", "mysql")):
+        if name in names:
+            return script_family
     return None
 
 
 def family(dialect: Dialect) -> str | None:
-    """'tsql' or 'oracle' when the dialect's scripts carry client-tool lines, else None."""
+    """'tsql', 'oracle' or 'mysql' when the dialect's scripts carry client-tool lines, else None."""
     return _family_of(type(dialect))
 
 
@@ -123,18 +136,22 @@ def template_parameter(text: str, script_family: str | None) -> tuple[str, int] 
 
 def client_script(text: str, script_family: str | None) -> ClientScript:
     """The text cut into batches, client-tool lines blanked and recorded as directives."""
-    rules = _TSQL_RULES if script_family == "tsql" else _ORACLE_RULES if script_family == "oracle" else None
+    rules = _RULES.get(script_family or "")
     if rules is None or not any(rule.search(text) for rule in _line_start_rules(rules)):
         return ClientScript([Batch(_substitute(text, script_family, {}), 0)])
-    scanner = _Scanner(text, rules, _SPECIALS[script_family])
+    closers = _MYSQL_CLOSERS if script_family == "mysql" else _CLOSERS
+    scanner = _Scanner(text, rules, _SPECIALS[script_family or ""], closers)
     scanner.run()
     variables = _variables(scanner.directives, script_family)
     batches = []
-    blanked = scanner.blanked()
+    edited = scanner.edited()
+    lines, counted = 0, 0
     for start, end in scanner.batch_spans():
-        chunk = blanked[start:end]
+        lines += edited.count("\n", counted, start)
+        counted = start
+        chunk = edited[start:end]
         if chunk.strip():
-            batches.append(Batch(_substitute(chunk, script_family, variables), blanked.count("\n", 0, start)))
+            batches.append(Batch(_substitute(chunk, script_family, variables), lines))
     return ClientScript(batches, scanner.directives)
 
 
@@ -145,13 +162,22 @@ def _line_start_rules(rules: tuple[tuple[re.Pattern[str], str], ...]) -> list[re
 class _Scanner:
     """Walks the text once, tracking strings and comments, and tests each code line start."""
 
-    def __init__(self, text: str, rules: tuple[tuple[re.Pattern[str], str], ...], specials: re.Pattern[str]) -> None:
+    def __init__(
+        self,
+        text: str,
+        rules: tuple[tuple[re.Pattern[str], str], ...],
+        specials: re.Pattern[str],
+        closers: dict[str, re.Pattern[str]],
+    ) -> None:
         self.text = text
         self.rules = rules
         self.specials = specials
-        self.blank: list[tuple[int, int]] = []
+        self.closers = closers
+        # (start, end, replacement): client lines become spaces, a custom delimiter becomes `;`.
+        self.edits: list[tuple[int, int, str | None]] = []
         self.cuts: list[tuple[int, int]] = []
         self.directives: list[Directive] = []
+        self.delimiter = ";"
 
     def run(self) -> None:
         text, line, pos = self.text, 1, 0
@@ -165,7 +191,7 @@ class _Scanner:
                 line += 1
                 pos = self._line_start(match.end(), line)
                 continue
-            if special == "--":
+            if special in ("--", "#"):
                 end = text.find("\n", match.end())
                 pos = len(text) if end < 0 else end
             elif special == "/*":
@@ -173,7 +199,7 @@ class _Scanner:
                 line += text.count("\n", match.start(), end)
                 pos = end
             else:
-                closed = _CLOSERS[special].match(text, match.start())
+                closed = self.closers[special].match(text, match.start())
                 end = closed.end() if closed else len(text)
                 line += text.count("\n", match.start(), end)
                 pos = end
@@ -186,21 +212,35 @@ class _Scanner:
             end = match.end()
             if kind == "BATCH":
                 self.cuts.append((pos, end))
-                self.blank.append((pos, end))
+                self.edits.append((pos, end, None))
             elif kind == "LINE":
                 self.cuts.append((pos, pos))
                 self.cuts.append((end, end))
             else:
                 self.directives.append(Directive(line, kind, match.group(0).strip()))
-                self.blank.append((pos, end))
+                self.edits.append((pos, end, None))
+                if kind == "DELIMITER":
+                    self.delimiter = match.group(1)
             return end
+        if self.delimiter != ";":
+            self._custom_delimiter(pos)
         return pos
 
-    def blanked(self) -> str:
+    def _custom_delimiter(self, pos: int) -> None:
+        """A line ending with the custom delimiter ends a statement there: it becomes `;`."""
+        end = self.text.find("\n", pos)
+        end = len(self.text) if end < 0 else end
+        content = self.text[pos:end].rstrip()
+        if content.endswith(self.delimiter):
+            start = pos + len(content) - len(self.delimiter)
+            self.edits.append((start, start + len(self.delimiter), ";"))
+
+    def edited(self) -> str:
         parts, last = [], 0
-        for start, end in self.blank:
+        for start, end, replacement in self.edits:
             parts.append(self.text[last:start])
-            parts.append(re.sub(r"[^\r\n]", " ", self.text[start:end]))
+            original = self.text[start:end]
+            parts.append(re.sub(r"[^\r\n]", " ", original) if replacement is None else replacement.ljust(len(original)))
             last = end
         parts.append(self.text[last:])
         return "".join(parts)
