@@ -49,6 +49,8 @@ CASES = [
      [S(1, "PRINT"), S(2, "RAISERROR"), S(3, "WAITFOR"), S(4, "INSERT", "", "dbo.t")]),
     ("transactions", "BEGIN TRANSACTION\nUPDATE dbo.t SET a = 1\nCOMMIT TRANSACTION\nBEGIN TRAN\nDELETE dbo.t\nROLLBACK",
      [S(1, "TRANSACTION"), S(2, "UPDATE", "", "dbo.t"), S(3, "COMMIT"), S(4, "TRANSACTION"), S(5, "DELETE", "", "dbo.t"), S(6, "ROLLBACK")]),
+    ("variables-named-like-keywords", "exec dbo.p @start='2024-01-01',@end='2024-12-31'\nDECLARE @begin INT, @if INT\nSET @end = @begin",
+     [S(1, "EXECUTE", calls="dbo.p"), S(2, "DECLARE"), S(3, "SET")]),
     # ---- compound assignment operators -------------------------------------------------------
     ("update-compound-operators", "UPDATE dbo.t SET a += s.a, b -= 1, c *= 2, d /= 2, e %= 3, f &= 1, g |= 2, h ^= 4 FROM dbo.t JOIN dbo.s ON t.id = s.id",
      [S(1, "UPDATE", "dbo.s", "dbo.t")]),

@@ -94,7 +94,13 @@ class Words:
     def __getitem__(self, index: int) -> str:
         found = self._words[index]
         if found is None:
-            found = self._words[index] = word(self._tokens[index])
+            token = self._tokens[index]
+            previous = self._tokens[index - 1] if index else None
+            if previous is not None and previous.token_type is TokenType.PARAMETER and previous.end + 1 == token.start:
+                found = ""  # a variable name (`@end`, `@begin`) is never a keyword
+            else:
+                found = word(token)
+            self._words[index] = found
         return found
 
     def __len__(self) -> int:
