@@ -234,7 +234,7 @@ class TsqlWalker(Walker):
         for position in range(start, end - 3):
             if (
                 self.tokens[position].token_type is TokenType.PARAMETER
-                and self.words[position + 1] == "INPUT_DATA_1"
+                and self.tokens[position + 1].text.upper() == "INPUT_DATA_1"
                 and self.tokens[position + 2].token_type is TokenType.EQ
             ):
                 value_end = next((i for i in range(position + 3, end) if self.tokens[i].token_type is TokenType.COMMA), end)
