@@ -26,7 +26,7 @@ from openlineage.client.transport.transport import Transport
 from ingest_pipeline.graph import queries
 from ingest_pipeline.graph.queries import Read
 from ingest_pipeline.openlineage_events import EVENT_TYPES, Event, Naming, event_counts, file_event, file_exports, retire_event
-from ingest_pipeline.parsing import decode_sql
+from ingest_pipeline.lineage.text import decode_sql
 from ingest_pipeline.sources import UnreadableFile, read_source, sha256_bytes, split_key
 from ingest_pipeline import settings
 

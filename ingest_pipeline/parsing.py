@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ingest_pipeline.derivation import Derivation, DialectRules
 from ingest_pipeline.lineage import FileLineage, StatementLineage, extract_lineage
+from ingest_pipeline.lineage.text import decode_sql
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.sources import FileTooLarge, UnreadableFile, read_source, sha256_bytes
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
@@ -31,14 +32,6 @@ class ParsedFile:
     seconds: float = 0.0
     # What the lineage was derived with (ledger column; empty when nothing was derived).
     derivation: str = ""
-
-
-def decode_sql(raw: bytes) -> tuple[str, bool]:
-    """The file's text and whether it had to be decoded with replacement characters."""
-    try:
-        return raw.decode("utf-8-sig"), False
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), True
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest_pipeline.derivation import Derivation, DialectRules, explain_change
+from ingest_pipeline.lineage.text import decode_sql
 from ingest_pipeline.sources import (
     DEFAULT_SOURCE,
     ScanRules,
@@ -130,7 +131,7 @@ def plan_batch(
         except UnreadableFile as error:
             plan.unreadable[key] = str(error)
             continue
-        derivation = Derivation(dialects.for_file(path, head.decode("utf-8-sig", "replace")), columns)
+        derivation = Derivation(dialects.for_file(path, decode_sql(head)[0]), columns)
         reason = "forced (force: true)" if force else _why_parse(ledger.get(key), graph_files, key, digest, derivation)
         if reason is None:
             plan.unchanged.append(key)

@@ -238,8 +238,8 @@ STATEMENT_CASES = [
     ("ctas-transient", "snowflake", "CREATE OR REPLACE TRANSIENT TABLE t AS SELECT * FROM s", "CREATE_TABLE", ["S"], ["T"]),
     ("dynamic-table", "snowflake", "CREATE DYNAMIC TABLE dt TARGET_LAG = '1 minute' WAREHOUSE = wh AS SELECT * FROM s", "CREATE_TABLE", ["S"], ["DT"]),
     ("clone", "snowflake", "CREATE TABLE t CLONE s", "CREATE_TABLE", ["S"], ["T"]),
-    ("create-like", "snowflake", "CREATE TABLE t LIKE s", "CREATE_TABLE", [], ["T"]),
-    ("create-like-paren", "redshift", "CREATE TABLE t (LIKE s)", "CREATE_TABLE", [], ["t"]),
+    ("create-like", "snowflake", "CREATE TABLE t LIKE s", "CREATE_TABLE", ["S"], ["T"]),
+    ("create-like-paren", "redshift", "CREATE TABLE t (LIKE s)", "CREATE_TABLE", ["s"], ["t"]),
     ("ctas-using-delta", "spark", "CREATE TABLE t USING delta AS SELECT * FROM s", "CREATE_TABLE", ["s"], ["t"]),
     ("create-partitioned", "spark", "CREATE TABLE t (a INT, b STRING) USING parquet PARTITIONED BY (b)", "CREATE_TABLE", [], ["t"]),
     ("ctas-replace", "databricks", "CREATE OR REPLACE TABLE main.sales.t AS SELECT * FROM main.raw.s", "CREATE_TABLE", ["main.raw.s"], ["main.sales.t"]),
@@ -340,7 +340,7 @@ STATEMENT_CASES = [
     ("set", "", "SET x = 1", "SET", [], []),
     ("exec", "tsql", "EXEC dbo.proc @a = 1", "EXECUTE", [], []),
     ("alter-add-column", "postgres", "ALTER TABLE t ADD COLUMN c INT", "ALTER", [], ["t"]),
-    ("swap-with", "snowflake", "ALTER TABLE a SWAP WITH b", "ALTER", [], ["A", "B"]),
+    ("swap-with", "snowflake", "ALTER TABLE a SWAP WITH b", "ALTER", ["B"], ["A"]),
     ("truncate", "", "TRUNCATE TABLE a", "TRUNCATE", [], ["a"]),
     ("truncate-many", "postgres", "TRUNCATE a, b", "TRUNCATE", [], ["a", "b"]),
     ("truncate-if-exists", "snowflake", "TRUNCATE TABLE IF EXISTS db.sch.t", "TRUNCATE", [], ["DB.SCH.T"]),
@@ -362,7 +362,7 @@ STATEMENT_CASES = [
     ("replace-no-into", "mysql", "REPLACE t (a) VALUES (1)", "INSERT", [], ["t"]),
     ("select-into-nested-union", "tsql", "SELECT a INTO ##g FROM x UNION ALL SELECT a FROM y UNION SELECT a FROM z", "SELECT_INTO", ["x", "y", "z"], ["##g"]),
     ("temp-tables-read", "tsql", "SELECT * FROM #tmp JOIN ##g ON 1 = 1", "SELECT", ["##g", "#tmp"], []),
-    ("create-like-including", "postgres", "CREATE TABLE t (LIKE s INCLUDING ALL)", "CREATE_TABLE", [], ["t"]),
+    ("create-like-including", "postgres", "CREATE TABLE t (LIKE s INCLUDING ALL)", "CREATE_TABLE", ["s"], ["t"]),
     ("cte-quoted-matches-quoted-pg", "postgres", 'WITH "Foo" AS (SELECT * FROM s) SELECT * FROM "Foo"', "SELECT", ["s"], []),
     ("cte-quoted-upper-matches-unquoted-sf", "snowflake", 'WITH "RECENT" AS (SELECT * FROM s) SELECT * FROM recent', "SELECT", ["S"], []),
     ("cte-backtick-case-insensitive-bq", "bigquery", "WITH `Recent` AS (SELECT * FROM d.t) SELECT * FROM recent", "SELECT", ["d.t"], []),
@@ -581,6 +581,127 @@ def test_round_trip_covers_every_field():
     view, rename, broken = lineage.statements
     assert view.views and rename.renamed_from and broken.error and lineage.decode_errors
     assert FileLineage.from_dict(lineage.to_dict()) == lineage
+
+
+# --------------------------------------------------------------------------------------------
+# Data movement hidden in DDL, vendor functions, keyword-like names (issue 12)
+# --------------------------------------------------------------------------------------------
+
+# (id, dialect, sql, kind, reads, writes). Direction chosen for two-table DDL: the named table
+# receives the other's rows (`ALTER TABLE t EXCHANGE PARTITION ... WITH TABLE s` and `ALTER TABLE t
+# SWAP WITH s` write t and read s; T-SQL `ALTER TABLE s SWITCH ... TO t` writes t and reads s).
+MOVEMENT_CASES = [
+    ("create-like", "", "CREATE TABLE tab1 LIKE tab2", "CREATE_TABLE", ["tab2"], ["tab1"]),
+    ("create-like", "mysql", "CREATE TABLE db.t LIKE db.s", "CREATE_TABLE", ["db.s"], ["db.t"]),
+    ("create-like", "spark", "CREATE TABLE IF NOT EXISTS t LIKE s", "CREATE_TABLE", ["s"], ["t"]),
+    ("create-like", "hive", "CREATE TABLE t LIKE s", "CREATE_TABLE", ["s"], ["t"]),
+    ("create-like", "bigquery", "CREATE TABLE d.t LIKE d.s", "CREATE_TABLE", ["d.s"], ["d.t"]),
+    ("create-clone", "bigquery", "CREATE TABLE d.t2 CLONE d.t1", "CREATE_TABLE", ["d.t1"], ["d.t2"]),
+    ("create-or-replace-clone", "snowflake", "CREATE OR REPLACE TABLE new CLONE original", "CREATE_TABLE", ["ORIGINAL"], ["NEW"]),
+    ("create-clone-at", "snowflake", "CREATE TABLE t2 CLONE t1 AT (OFFSET => -3600)", "CREATE_TABLE", ["T1"], ["T2"]),
+    ("create-snapshot-clone", "bigquery", "CREATE SNAPSHOT TABLE d.snap CLONE d.t FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 HOUR)", "CREATE_TABLE", ["d.t"], ["d.snap"]),
+    ("create-select-without-as", "spark", "CREATE TABLE tab1 SELECT * FROM tab2", "CREATE_TABLE", ["tab2"], ["tab1"]),
+    ("create-select-without-as", "databricks", "CREATE TABLE tab1 SELECT * FROM tab2", "CREATE_TABLE", ["tab2"], ["tab1"]),
+    ("exchange-partition", "hive", "ALTER TABLE tab1 EXCHANGE PARTITION (pt='part1') WITH TABLE tab2", "ALTER", ["tab2"], ["tab1"]),
+    ("exchange-partition", "oracle", "ALTER TABLE sales EXCHANGE PARTITION p2024 WITH TABLE sales_stage INCLUDING INDEXES", "ALTER", ["SALES_STAGE"], ["SALES"]),
+    ("swap-with", "", "ALTER TABLE tab1 SWAP WITH tab2", "ALTER", ["tab2"], ["tab1"]),
+    ("switch-partition", "tsql", "ALTER TABLE dbo.stage SWITCH TO dbo.fact PARTITION 3", "ALTER", ["dbo.stage"], ["dbo.fact"]),
+    ("swap-partitions-function", "", "SELECT swap_partitions_between_tables('staging', 'min-range-value', 'max-range-value', 'target')", "SELECT", ["staging"], ["target"]),
+    ("copy-partitions-function", "", "SELECT copy_partitions_to_table('s.src', '2024-01', '2024-12', 's.tgt')", "SELECT", ["s.src"], ["s.tgt"]),
+    ("move-partitions-function", "postgres", "SELECT MOVE_PARTITIONS_TO_TABLE('public.src', '1', '9', 'public.tgt', true)", "SELECT", ["public.src"], ["public.tgt"]),
+    ("copy-table-function", "", "SELECT copy_table('a', 'b')", "SELECT", ["a"], ["b"]),
+    ("partition-function-with-alias", "", "SELECT swap_partitions_between_tables('st', '1', '2', 'tg') AS result", "SELECT", ["st"], ["tg"]),
+    ("unknown-function-moves-nothing", "", "SELECT refresh_tables('a', 'b', 'c', 'd')", "SELECT", [], []),
+    ("keyword-source", "", "SELECT col1, col2 FROM segment", "SELECT", ["segment"], []),
+    ("keyword-target", "", "INSERT INTO host SELECT col1, col2 FROM segment", "INSERT", ["segment"], ["host"]),
+    ("keyword-cte", "", "WITH summary AS (SELECT * FROM segment) INSERT INTO host SELECT * FROM summary", "INSERT", ["segment"], ["host"]),
+    ("keyword-tables", "postgres", "INSERT INTO status SELECT * FROM events JOIN session ON events.sid = session.id", "INSERT", ["events", "session"], ["status"]),
+    ("keyword-tables", "bigquery", "INSERT INTO ds.user SELECT * FROM ds.date JOIN ds.time USING (id)", "INSERT", ["ds.date", "ds.time"], ["ds.user"]),
+    ("keyword-tables", "hive", "INSERT OVERWRITE TABLE location SELECT * FROM format", "INSERT", ["format"], ["location"]),
+    ("keyword-tables", "snowflake", "INSERT INTO result SELECT * FROM stage_data JOIN options ON 1 = 1", "INSERT", ["OPTIONS", "STAGE_DATA"], ["RESULT"]),
+    ("keyword-tables", "oracle", "INSERT INTO history SELECT * FROM events", "INSERT", ["EVENTS"], ["HISTORY"]),
+    ("keyword-loop-table", "bigquery", "BEGIN\n  INSERT INTO ds.loop SELECT * FROM ds.end;\nEND", "INSERT", ["ds.end"], ["ds.loop"]),
+]
+
+# (id, dialect, sql, reads, writes, the dialect that parsed it)
+FALLBACK_CASES = [
+    ("backtick-select", "athena", "SELECT * FROM `db`.`t`", ["db.t"], [], "hive"),
+    ("backtick-insert", "athena", "INSERT INTO db.t2 SELECT a FROM `db`.`s`", ["db.s"], ["db.t2"], "hive"),
+    ("backtick", "trino", "SELECT * FROM `a`.`b`", ["a.b"], [], "hive"),
+    ("backtick", "presto", "INSERT INTO x SELECT * FROM `y`", ["y"], ["x"], "hive"),
+    ("tsql-top", "", "SELECT TOP 5 * FROM t", ["t"], [], "tsql"),
+    ("tsql-brackets", "", "INSERT INTO [dbo].[t] SELECT * FROM [s]", ["s"], ["dbo.t"], "tsql"),
+    ("own-dialect-first", "athena", "SELECT * FROM db.t", ["db.t"], [], None),
+]
+
+
+@pytest.mark.parametrize(("dialect", "sql", "kind", "reads", "writes"), cases(MOVEMENT_CASES))
+def test_data_movement_and_names(dialect, sql, kind, reads, writes):
+    statements = extract_lineage(sql, dialect).statements
+    [statement] = [s for s in statements if s.kind == kind]
+    assert (fqns(statement.reads), fqns(statement.writes), statement.error) == (sorted(reads), sorted(writes), None)
+
+
+@pytest.mark.parametrize(("dialect", "sql", "reads", "writes", "parsed_as"), cases(FALLBACK_CASES))
+def test_dialect_fallback_is_recorded(dialect, sql, reads, writes, parsed_as):
+    statement = only_statement(sql, dialect)
+    assert (fqns(statement.reads), fqns(statement.writes), statement.parsed_as, statement.error) == (reads, writes, parsed_as, None)
+
+
+def test_a_fallback_that_only_gives_a_command_is_not_taken():
+    statement = only_statement("FROBNICATE TABLE x WITH y", "athena")
+    assert statement.kind in ("COMMAND", "ERROR") and statement.parsed_as is None
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "temporary"),
+    [
+        pytest.param("postgres", "CREATE TEMP TABLE tt AS SELECT * FROM s;\nINSERT INTO fin SELECT * FROM tt", [["tt"], ["tt"]], id="postgres-temp"),
+        pytest.param("redshift", "CREATE TEMPORARY TABLE tt (a INT);\nINSERT INTO tt SELECT * FROM s", [["tt"], ["tt"]], id="redshift-temporary"),
+        pytest.param("bigquery", "CREATE TEMP TABLE tt AS SELECT 1 AS a;\nSELECT * FROM tt", [["tt"], ["tt"]], id="bigquery-temp"),
+        pytest.param("snowflake", "CREATE TEMPORARY TABLE tt AS SELECT * FROM s;\nSELECT * FROM tt", [["TT"], ["TT"]], id="snowflake-temporary"),
+        pytest.param("spark", "CREATE TEMPORARY VIEW v AS SELECT * FROM s;\nINSERT INTO t SELECT * FROM v", [["v"], ["v"]], id="spark-temp-view"),
+        pytest.param("postgres", "SELECT * INTO TEMP tt FROM s;\nSELECT * FROM tt", [["tt"], ["tt"]], id="postgres-select-into-temp"),
+        pytest.param("", "DECLARE GLOBAL TEMPORARY TABLE gt (a INT);\nINSERT INTO session.gt SELECT * FROM s", [["session.gt"], ["session.gt"]], id="declare-global-temporary"),
+        pytest.param("tsql", "SELECT * INTO #t FROM s\nSELECT * FROM ##g JOIN @v ON 1 = 1", [["#t"], ["##g", "@v"]], id="tsql-prefixes"),
+        pytest.param("postgres", "SELECT * FROM tt;\nCREATE TEMP TABLE tt (a INT);\nSELECT * FROM tt", [[], ["tt"], ["tt"]], id="only-after-creation"),
+        pytest.param("oracle", "CREATE GLOBAL TEMPORARY TABLE gtt (a NUMBER);\nINSERT INTO gtt SELECT * FROM s", [[], []], id="oracle-gtt-is-permanent"),
+    ],
+)
+def test_temporary_tables(dialect, sql, temporary):
+    statements = extract_lineage(sql, dialect).statements
+    assert [fqns(s.temporary) for s in statements] == temporary
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "expected"),
+    [
+        pytest.param("postgres", 'SELECT * FROM "sales.orders" JOIN sales.orders ON TRUE', ['"sales.orders"', "sales.orders"], id="dotted-name-vs-two-parts"),
+        pytest.param("snowflake", 'SELECT * FROM "a""b"."c.d"', ['"a""b"."c.d"'], id="quote-and-dot"),
+        pytest.param("tsql", "SELECT * FROM [a.b].[c] JOIN a.b.c ON 1 = 1", ['"a.b".c', "a.b.c"], id="brackets"),
+        pytest.param("bigquery", "SELECT * FROM `p.d.t` JOIN `p`.`d.t` ON TRUE", ["p.d.t"], id="bigquery-splits-paths"),
+        pytest.param("tsql", "SELECT * FROM db..t JOIN db.t ON 1 = 1", ["db..t", "db.t"], id="empty-schema"),
+    ],
+)
+def test_table_keys_keep_quoting_distinctions(dialect, sql, expected):
+    assert fqns(only_statement(sql, dialect).reads) == expected
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "reads", "writes"),
+    [
+        pytest.param("tsql", "CREATE TABLE dbo.hot (id INT NOT NULL, CONSTRAINT pk PRIMARY KEY NONCLUSTERED HASH (id) WITH (BUCKET_COUNT = 64)) WITH (MEMORY_OPTIMIZED = ON)", [], ["dbo.hot"], id="tsql-memory-optimized"),
+        pytest.param("tsql", "CREATE VIEW dbo.v AS SELECT a AS Annual Usage FROM dbo.t", [], ["dbo.v"], id="tsql-view-with-broken-body"),
+    ],
+)
+def test_a_definition_the_parser_rejects_still_writes_its_table(dialect, sql, reads, writes):
+    statement = only_statement(sql, dialect)
+    assert (fqns(statement.reads), fqns(statement.writes), statement.error) == (reads, writes, None)
+    assert statement.column_error and "not fully parsed" in statement.column_error
+
+
+def test_issue_12_single_statement_cases_are_broad():
+    assert len(MOVEMENT_CASES) + len(FALLBACK_CASES) >= 35
 
 
 # --------------------------------------------------------------------------------------------

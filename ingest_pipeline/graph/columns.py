@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest_pipeline.graph.rows import FileRows, statement_id, unique_sorted
-from ingest_pipeline.lineage import ColumnRef, FileLineage, expand_stars, star_tables
+from ingest_pipeline.graph.rows import FileRows, statement_id, table_key, unique_sorted
+from ingest_pipeline.lineage import ColumnRef, FileLineage, TableRef, expand_stars, star_tables
 
 Definitions = Mapping[str, Sequence[ColumnRef]]
 
@@ -40,13 +40,18 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
     """Column nodes, DEFINES and DERIVES_FROM rows of one file, stars expanded where the catalog can."""
     rows = ColumnRows()
     columns: dict[str, dict[str, Any]] = {}
+    temporary: set[TableRef] = set()
 
     def column(ref: ColumnRef) -> str:
-        columns.setdefault(ref.fqn, {"fqn": ref.fqn, "name": ref.column, "table": ref.table.fqn})
-        return ref.fqn
+        # A file's temporary tables are its own nodes (see graph.rows.table_key), and so are their columns.
+        table = table_key(ref.table, path, temporary)
+        fqn = f"{table}.{ref.column}" if table != ref.table.fqn else ref.fqn
+        columns.setdefault(fqn, {"fqn": fqn, "name": ref.column, "table": table})
+        return fqn
 
     for statement in lineage.statements:
         sid = statement_id(path, statement.index)
+        temporary = set(statement.temporary)
         if statement.defined_columns and statement.writes:
             table = statement.writes[0]
             names = catalog.get(table.fqn) or [ref.column for ref in statement.defined_columns if not ref.is_star]

@@ -12,6 +12,8 @@ SCHEMA = (
     "CREATE INDEX sql_file_source IF NOT EXISTS FOR (f:SqlFile) ON (f.source)",
     # Graphs written before sources existed hold the default source's files only.
     "MATCH (f:SqlFile) WHERE f.source IS NULL SET f.source = 'default'",
+    "CREATE CONSTRAINT location_uri IF NOT EXISTS FOR (l:Location) REQUIRE l.uri IS UNIQUE",
+    "CREATE CONSTRAINT routine_fqn IF NOT EXISTS FOR (r:Routine) REQUIRE r.fqn IS UNIQUE",
 )
 
 # The files the graph holds for one source, with the bytes it holds them for: the truth deletions
@@ -63,7 +65,7 @@ MERGE_FILES = "UNWIND $rows AS r MERGE (f:SqlFile {path: r.path}) SET f += r"
 MERGE_TABLES = (
     "UNWIND $rows AS r MERGE (t:Table {fqn: r.fqn}) "
     "ON CREATE SET t.kind = 'table' "
-    "SET t.name = r.name, t.db = r.db, t.catalog = r.catalog"
+    "SET t.name = r.name, t.db = r.db, t.catalog = r.catalog, t.temporary = r.temporary, t.local_to = r.local_to"
 )
 # What belongs to one file alone (its statements and every edge carrying its path) was deleted in
 # the same transaction just before, and rows arrive deduplicated: CREATE is safe there and spares
@@ -71,7 +73,7 @@ MERGE_TABLES = (
 CREATE_STATEMENTS = (
     "UNWIND $rows AS r MATCH (f:SqlFile {path: r.path}) "
     "CREATE (f)-[:HAS_STATEMENT]->(:Statement {id: r.id, index: r.index, kind: r.kind, line: r.line, "
-    "error: r.error, renamed_from: r.renamed_from})"
+    "error: r.error, renamed_from: r.renamed_from, parsed_as: r.parsed_as, routine: r.routine})"
 )
 CREATE_READS = (
     "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (t:Table {fqn: r.fqn}) CREATE (s)-[:READS]->(t)"
@@ -112,6 +114,56 @@ DELETE_ORPHAN_TABLES = (
 SET_TABLE_KINDS = (
     "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "
     "SET t.kind = CASE WHEN EXISTS { (:Statement {kind: 'CREATE_VIEW'})-[:WRITES]->(t) } THEN 'view' ELSE 'table' END"
+)
+
+# -- Contract v2: external locations and routines --------------------------------------------
+MERGE_LOCATIONS = "UNWIND $rows AS r MERGE (l:Location {uri: r.uri}) SET l.scheme = r.scheme"
+MERGE_ROUTINES = (
+    "UNWIND $rows AS r MERGE (p:Routine {fqn: r.fqn}) SET p.name = r.name, p.db = r.db, p.catalog = r.catalog"
+)
+CREATE_LOCATION_READS = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (l:Location {uri: r.uri}) CREATE (s)-[:READS]->(l)"
+)
+CREATE_LOCATION_WRITES = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (l:Location {uri: r.uri}) CREATE (s)-[:WRITES]->(l)"
+)
+CREATE_TABLE_LOCATION_DEPENDS_ON = (
+    "UNWIND $rows AS r MATCH (a:Table {fqn: r.target}) MATCH (b:Location {uri: r.source}) "
+    "CREATE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
+)
+CREATE_LOCATION_TABLE_DEPENDS_ON = (
+    "UNWIND $rows AS r MATCH (a:Location {uri: r.target}) MATCH (b:Table {fqn: r.source}) "
+    "CREATE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
+)
+CREATE_IN_ROUTINE = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (p:Routine {fqn: r.routine}) CREATE (s)-[:IN_ROUTINE]->(p)"
+)
+CREATE_DEFINES_ROUTINE = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (p:Routine {fqn: r.routine}) "
+    "CREATE (s)-[:DEFINES_ROUTINE {kind: r.kind}]->(p)"
+)
+CREATE_CALLS = (
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (p:Routine {fqn: r.routine}) CREATE (s)-[:CALLS]->(p)"
+)
+# Locations and routines a file's current statements touch: candidates for clean-up once they go.
+TOUCHED_LOCATIONS_AND_ROUTINES = (
+    "UNWIND $paths AS path "
+    "MATCH (:SqlFile {path: path})-[:HAS_STATEMENT]->(:Statement)-[:READS|WRITES|IN_ROUTINE|DEFINES_ROUTINE|CALLS]->(n) "
+    "WHERE n:Location OR n:Routine "
+    "RETURN collect(DISTINCT n.uri) AS uris, collect(DISTINCT n.fqn) AS routines"
+)
+DELETE_ORPHAN_LOCATIONS = (
+    "UNWIND $uris AS uri MATCH (l:Location {uri: uri}) "
+    "WHERE NOT EXISTS { (:Statement)-[:READS|WRITES]->(l) } DETACH DELETE l"
+)
+DELETE_ORPHAN_ROUTINES = (
+    "UNWIND $fqns AS fqn MATCH (p:Routine {fqn: fqn}) "
+    "WHERE NOT EXISTS { (:Statement)-[:IN_ROUTINE|DEFINES_ROUTINE|CALLS]->(p) } DETACH DELETE p"
+)
+# A routine's kind (procedure, function, trigger, package) comes from a statement that defines it.
+SET_ROUTINE_KINDS = (
+    "UNWIND $fqns AS fqn MATCH (p:Routine {fqn: fqn}) "
+    "SET p.kind = head([(:Statement)-[d:DEFINES_ROUTINE]->(p) | d.kind])"
 )
 
 COUNTS = (

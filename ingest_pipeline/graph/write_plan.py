@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest_pipeline.graph import cypher
-from ingest_pipeline.graph.rows import FileRows
+from ingest_pipeline.graph.rows import FileRows, v2_row_sets
 
 Row = dict[str, Any]
 
@@ -42,8 +42,9 @@ class Replacement:
     deleted: list[str]
     # New rows in dependency order: files, tables, statements, their edges, columns, column edges.
     row_sets: list[RowSet]
-    # Tables the new rows name (with those the old statements touched: candidates for tidying).
+    # Tables and routines the new rows name (with those the old statements touched: candidates for tidying).
     tables: list[str]
+    routines: list[str]
 
     @property
     def row_count(self) -> int:
@@ -63,6 +64,7 @@ def replacement(deleted: Sequence[str], group: Sequence[FileRows]) -> Replacemen
         deleted=sorted(deleted),
         row_sets=_row_sets(group, tables),
         tables=[t["fqn"] for t in tables],
+        routines=sorted({r["fqn"] for f in group for r in f.routines}),
     )
 
 
@@ -87,6 +89,7 @@ def _row_sets(group: Sequence[FileRows], tables: list[Row]) -> list[RowSet]:
         RowSet(
             cypher.CREATE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))
         ),
+        *(RowSet(query, rows) for query, rows in v2_row_sets(group)),
     ]
 
 

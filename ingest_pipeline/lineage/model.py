@@ -11,14 +11,14 @@ from typing import Any
 
 # Bump whenever extraction output changes: it is part of the parse-cache key, so a new
 # extractor never serves results cached by an old one.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 STAR = "*"
 
 
 @dataclass(frozen=True, order=True)
 class TableRef:
-    """A table as the file names it, identifiers already normalised for the file's dialect."""
+    """A table (or routine) as the file names it, identifiers already normalised for the file's dialect."""
 
     catalog: str
     db: str
@@ -26,7 +26,20 @@ class TableRef:
 
     @property
     def fqn(self) -> str:
-        return ".".join(part for part in (self.catalog, self.db, self.name) if part)
+        """The dot-joined parts; a part holding a dot or a double quote is double-quoted (quotes
+        doubled), so `"sales.orders"` (one name) and `sales.orders` (two) never share a key. A
+        catalog with an empty schema keeps its empty part (T-SQL `db..t` is `db..t`, not `db.t`)."""
+        if self.catalog:
+            return f"{_fqn_part(self.catalog)}.{_fqn_part(self.db)}.{_fqn_part(self.name)}"
+        if self.db:
+            return f"{_fqn_part(self.db)}.{_fqn_part(self.name)}"
+        return _fqn_part(self.name)
+
+
+def _fqn_part(part: str) -> str:
+    if "." in part or '"' in part:
+        return '"' + part.replace('"', '""') + '"'
+    return part
 
 
 @dataclass(frozen=True, order=True)
@@ -93,15 +106,40 @@ class StatementLineage:
     positional: list[TableRef] = field(default_factory=list)
     # Column lineage could not be computed; the table lineage above is still valid.
     column_error: str | None = None
+    # The routine (procedure, function, trigger, package) whose body holds this statement.
+    routine: TableRef | None = None
+    # For CREATE / ALTER PROCEDURE, FUNCTION, TRIGGER, PACKAGE: the routine it defines.
+    defines_routine: TableRef | None = None
+    # Routines this statement calls (CALL p(...), EXEC p, a PL/SQL procedure call).
+    calls: list[TableRef] = field(default_factory=list)
+    # Paths, URIs and stages the statement reads from / writes to (never tables), sorted.
+    location_reads: list[str] = field(default_factory=list)
+    location_writes: list[str] = field(default_factory=list)
+    # The dialect that parsed the statement when the file's own could not (dialect fallback).
+    parsed_as: str | None = None
+    # Those of reads/writes that are temporary tables (#tmp, ##tmp, CREATE TEMP TABLE ...), sorted.
+    temporary: list[TableRef] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {"i": self.index, "k": self.kind, "l": self.line}
-        for key, refs in (("r", self.reads), ("w", self.writes), ("v", self.views), ("p", self.positional)):
+        for key, refs in (
+            ("r", self.reads),
+            ("w", self.writes),
+            ("v", self.views),
+            ("p", self.positional),
+            ("ca", self.calls),
+            ("tt", self.temporary),
+        ):
             if refs:
                 row[key] = [[t.catalog, t.db, t.name] for t in refs]
-        if self.renamed_from is not None:
-            t = self.renamed_from
-            row["rf"] = [t.catalog, t.db, t.name]
+        for key, ref in (("rf", self.renamed_from), ("ro", self.routine), ("dr", self.defines_routine)):
+            if ref is not None:
+                row[key] = [ref.catalog, ref.db, ref.name]
+        for key, uris in (("lr", self.location_reads), ("lw", self.location_writes)):
+            if uris:
+                row[key] = list(uris)
+        if self.parsed_as is not None:
+            row["pa"] = self.parsed_as
         if self.error is not None:
             row["e"] = self.error
         if self.columns or self.defined_columns:
@@ -121,7 +159,7 @@ class StatementLineage:
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> StatementLineage:
-        renamed = row.get("rf")
+        renamed, routine, defines = row.get("rf"), row.get("ro"), row.get("dr")
         tables = [TableRef(*t) for t in row.get("ct", ())]
         return cls(
             index=row["i"],
@@ -139,6 +177,13 @@ class StatementLineage:
             defined_columns=[_decode_column(ref, tables) for ref in row.get("dc", ())],
             positional=[TableRef(*t) for t in row.get("p", ())],
             column_error=row.get("ce"),
+            routine=TableRef(*routine) if routine else None,
+            defines_routine=TableRef(*defines) if defines else None,
+            calls=[TableRef(*t) for t in row.get("ca", ())],
+            location_reads=list(row.get("lr", ())),
+            location_writes=list(row.get("lw", ())),
+            parsed_as=row.get("pa"),
+            temporary=[TableRef(*t) for t in row.get("tt", ())],
         )
 
 

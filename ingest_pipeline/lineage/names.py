@@ -76,7 +76,7 @@ class Names:
     def table_part(self, node: exp.Expression | None) -> str:
         """Normalised name of one part of a table name, in the context of its Table node."""
         if not isinstance(node, exp.Identifier):
-            return "" if node is None else node.name
+            return node.name if isinstance(node, exp.Expression) else ""
         if self._contextual_tables:
             # The dialect decides from the identifier's parents (it rewrites the node in place,
             # idempotently; the tree belongs to this extraction).
@@ -95,8 +95,15 @@ _ASCII_UPPER = {i + 32: i for i in range(65, 91)}
 
 
 def table_ref(names: Names, table: exp.Table) -> TableRef | None:
-    """Normalised reference for a real table; None for table functions, stages and the like."""
-    if not isinstance(table.this, exp.Identifier):
+    """Normalised reference for a real table; None for table functions, stages and the like.
+
+    A table variable (T-SQL `@t`) is a table named `@t`: it carries rows between the statements
+    of a routine like a temporary table does.
+    """
+    this = table.this
+    if not isinstance(this, exp.Identifier):
+        if isinstance(this, exp.Parameter) and isinstance(this.this, exp.Var) and not table.args.get("db"):
+            return TableRef("", "", "@" + names.plain(this.this.name))
         return None
     parts = [names.table_part(table.args.get(key)) for key in ("catalog", "db", "this")]
     if not parts[2]:

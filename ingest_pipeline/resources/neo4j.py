@@ -350,9 +350,7 @@ class Neo4jResource(ConfigurableResource):
         """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
         touched = Touched()
         for path in plan.paths:
-            found = self._execute_write(lambda tx, p=path: _touched(tx, [p]))
-            touched.tables |= found.tables
-            touched.columns |= found.columns
+            touched.update(self._execute_write(lambda tx, p=path: _touched(tx, [p])))
             for query in DELETIONS:
                 self._execute_write(lambda tx, q=query, p=path: tx.run(q, paths=[p]).consume())
                 stats.transactions += 1
@@ -401,24 +399,38 @@ class _Stage:
 
 @dataclass
 class Touched:
-    """Tables and columns the old statements of a replacement referred to: candidates for tidying."""
+    """Nodes the old statements of a replacement referred to: candidates for tidying."""
 
     tables: set[str] = field(default_factory=set)
     columns: set[str] = field(default_factory=set)
+    locations: set[str] = field(default_factory=set)
+    routines: set[str] = field(default_factory=set)
+
+    def update(self, other: Touched) -> None:
+        for name in ("tables", "columns", "locations", "routines"):
+            getattr(self, name).update(getattr(other, name))
 
 
 def _touched(tx: ManagedTransaction, paths: list[str]) -> Touched:
+    v2 = tx.run(cypher.TOUCHED_LOCATIONS_AND_ROUTINES, paths=paths).single()
     return Touched(
         set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"]),
         set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"]),
+        set(v2["uris"]),
+        set(v2["routines"]),
     )
 
 
 def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
+    """Drop what lost its last reference (columns, tables, locations, routines); derive table and routine kinds."""
     tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched.columns)).consume()
     fqns = sorted(touched.tables | set(plan.tables))
     tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
     tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
+    tx.run(cypher.DELETE_ORPHAN_LOCATIONS, uris=sorted(touched.locations)).consume()
+    routines = sorted(touched.routines | set(plan.routines))
+    tx.run(cypher.DELETE_ORPHAN_ROUTINES, fqns=routines).consume()
+    tx.run(cypher.SET_ROUTINE_KINDS, fqns=routines).consume()
 
 
 def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> None:
