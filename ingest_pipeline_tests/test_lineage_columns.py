@@ -13,7 +13,7 @@ import pytest
 
 import ingest_pipeline.lineage.column_extract as column_extract
 from ingest_pipeline.lineage import extract_lineage
-from ingest_pipeline.lineage.columns import build_catalog, expand_stars, star_tables
+from ingest_pipeline.lineage.catalog import build_catalog, expand_stars, star_tables
 from ingest_pipeline.lineage.model import ColumnLineage, ColumnRef, FileLineage, StatementLineage, TableRef
 
 # --------------------------------------------------------------------------------------------

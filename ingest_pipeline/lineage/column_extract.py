@@ -2,7 +2,7 @@
 
 Pure Python over the sqlglot tree, used by `extract.py`; the file alone is known, so columns of
 base tables are unknown here: a `*` over a base table stays a star (`ColumnRef(t, "*")`, expanded
-later from a corpus catalog by `lineage.columns.expand_stars`).
+later from a corpus catalog by `lineage.catalog.expand_stars`).
 
 How a query's output columns are resolved, collapsed end to end:
 

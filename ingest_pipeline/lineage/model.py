@@ -34,7 +34,7 @@ class ColumnRef:
     """A column of a table, its name normalised for the file's dialect.
 
     `column == "*"` is an unexpanded star: every column of `table` (the file alone cannot say which
-    they are; `lineage.columns.expand_stars` resolves it from a catalog). `excluded` is only used by
+    they are; `lineage.catalog.expand_stars` resolves it from a catalog). `excluded` is only used by
     a star: columns it leaves out (BigQuery `* EXCEPT (...)`, Snowflake / DuckDB `* EXCLUDE (...)`,
     columns a `* REPLACE (...)` redefines), sorted.
     """
