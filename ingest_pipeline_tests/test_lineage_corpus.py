@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest_pipeline.lineage.catalog import build_catalog, expand_stars, star_tables
+from ingest_pipeline.lineage.catalog import build_catalog, star_tables
+from ingest_pipeline.lineage.expansion import expand_stars
 from ingest_pipeline.lineage.extract import extract_lineage
 from ingest_pipeline.lineage.model import ColumnRef, FileLineage
 
