@@ -195,6 +195,19 @@ EXTRACT_CASES = [
      ["dbo.target.x <- dbo.src.x"]),
     ("update-multi-table", "mysql", "UPDATE a JOIN b ON a.id = b.id SET b.x = a.y", ["b.x <- a.y"]),
     ("update-plain", "bigquery", "UPDATE d.t SET total = price * qty WHERE true", ["d.t.total <- d.t.price, d.t.qty"]),
+    # ---- What only the catalog can decide, as the model records it -----------------------------
+    ("lateral-alias-choice", "snowflake", "CREATE TABLE t AS SELECT a * b AS g, g - f AS n FROM x",
+     ["T.G <- X.A, X.B", "T.N <- X.F, {X.G else alias X.A, X.B}"], ["T.G", "T.N"]),
+    ("lateral-alias-forbidden", "bigquery", "CREATE TABLE d.t AS SELECT a * b AS g, g - f AS n FROM d.x",
+     ["d.t.g <- d.x.a, d.x.b", "d.t.n <- d.x.f, d.x.g"], ["d.t.g", "d.t.n"]),
+    ("ambiguous-choice", "", "INSERT INTO t (c) SELECT a FROM x JOIN y ON x.id = y.id", ["t.c <- {x.a | y.a}"]),
+    ("ambiguous-through-side-by-side-stars", "spark", "CREATE VIEW v AS SELECT a FROM (SELECT x.*, y.* FROM x JOIN y ON x.k = y.k) d",
+     ["v.a <- {x.a | y.a}"], ["v.a"]),
+    ("union-star-branches", "", "CREATE TABLE t AS SELECT *, 1 AS one FROM a UNION ALL SELECT * FROM b",
+     ["t.* <- a.*", "t.one <-", "[1] t.* <- b.*"], ["a.*", "t.one"]),
+    ("count-rows", "", "INSERT INTO t (n, m) SELECT COUNT(*), COUNT(1) FROM a JOIN (SELECT k FROM b) AS d ON a.k = d.k",
+     ["t.n <- rows(a), rows(b)", "t.m <- rows(a), rows(b)"]),
+    ("quoted-star-column", "postgres", 'CREATE TABLE t AS SELECT "*", * FROM s', ['t."*" <- s."*"', "t.* <- s.*"], ['t."*"', "s.*"]),
 ]
 
 DIALECTS_COVERED = {"", "postgres", "bigquery", "snowflake", "tsql", "mysql", "oracle", "hive", "spark", "duckdb", "trino", "databricks"}
@@ -265,10 +278,17 @@ def test_round_trip_with_columns():
     sql = (
         "CREATE VIEW d.v AS SELECT * EXCEPT (a) REPLACE (LOWER(b) AS b) FROM d.s;\n"
         "INSERT INTO d.t SELECT x, y FROM d.s;\n"
-        "MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = S.x"
+        "MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = S.x;\n"
+        "CREATE TABLE d.u AS SELECT k, COUNT(*) AS n FROM d.a JOIN d.b ON a.id = b.id GROUP BY k;\n"
+        "CREATE TABLE d.w AS SELECT * FROM d.a UNION ALL SELECT * FROM d.b"
     )
     lineage = extract_lineage(sql, "bigquery")
     assert lineage.statements[0].defined_columns and lineage.statements[1].positional
+    assert lineage.statements[3].columns[0].choices and lineage.statements[3].columns[1].sources[0].rows
+    assert lineage.statements[4].columns[1].branch == 1
+    lateral = extract_lineage("CREATE TABLE t AS SELECT a AS g, g + b AS h FROM x JOIN y ON x.k = y.k", "snowflake")
+    assert any(choice.alias_choices for choice in lateral.statements[0].columns[1].choices)
+    lineage.statements.extend(lateral.statements)
     payload = json.loads(json.dumps(lineage.to_dict()))
     assert FileLineage.from_dict(payload) == lineage
 
@@ -393,3 +413,26 @@ def test_catalog_from_extracted_definitions():
     ]
     assert star_tables(statements[3]) == {"mart.copy", "mart.daily"}
     assert star_tables(statements[3], defs) == {"mart.copy", "mart.daily", "stg.events", "raw.events"}
+
+
+def test_output_positions():
+    """The target's place in the query output: None after a star (width unknown) and for MERGE."""
+    [insert, merge] = extract_lineage(
+        "INSERT INTO t SELECT a, b + 1, *, c FROM s;\nMERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x",
+        "",
+    ).statements
+    assert [(e.target.column, e.position) for e in insert.columns] == [("a", 0), ("b + 1", 1), ("*", 2), ("c", None)]
+    assert [e.position for e in merge.columns] == [None]
+    expanded = expand_stars(insert, {"s": ["a", "b", "c"]})
+    assert [(e.target.column, e.position) for e in expanded] == [("a", 0), ("b + 1", 1), ("b", 3), ("c", 4)]
+
+
+def test_set_operation_of_unequal_width_is_recorded():
+    [statement] = extract_lineage("CREATE TABLE t AS SELECT a FROM x UNION ALL SELECT b, c FROM y", "").statements
+    assert edge_texts(statement.columns) == ["t.a <- x.a, y.b"]
+    assert statement.column_error == "set operation branches have 1, 2 columns: extra columns ignored"
+
+
+def test_star_tables_include_choice_candidates():
+    statement = only_statement("CREATE TABLE t AS SELECT a AS g, g + b AS h FROM x JOIN y ON x.k = y.k", "snowflake")
+    assert star_tables(statement) == {"X", "Y"}
