@@ -27,9 +27,7 @@ How a query's output columns are resolved, collapsed end to end:
 * Set operations combine their branches' columns by position (BY NAME: by name); branches with
   stars are also kept apart (`branches`) so that the catalog can align them by position. EXCEPT
   takes its values from the left branch only (the right one removes rows).
-* `* EXCEPT (...)` / `* EXCLUDE (...)` leave columns out of a star; `* REPLACE (e AS c)` keeps c in
-  the definition's column list but derives it from e; `* RENAME (a AS b)` moves a out of the star
-  and appends b.
+* Stars, with EXCEPT / REPLACE / RENAME: `column_stars`.
 * An unaliased expression is named by its SQL text (`column_dialects.ExpressionNames`).
 """
 
@@ -39,20 +37,8 @@ from sqlglot import exp
 
 from ingest_pipeline.lineage.column_dialects import ExpressionNames, allows_lateral_aliases, without_phrases
 from ingest_pipeline.lineage.column_relations import Relations
-from ingest_pipeline.lineage.column_scope import (
-    EMPTY,
-    Cte,
-    Out,
-    Refs,
-    Scope,
-    Source,
-    choose,
-    combine,
-    exclude,
-    items,
-    rename,
-    union,
-)
+from ingest_pipeline.lineage.column_scope import EMPTY, Cte, Out, Refs, Scope, Source, choose, combine, items, rename, union
+from ingest_pipeline.lineage.column_stars import star_outputs
 from ingest_pipeline.lineage.model import QUOTED_STAR, STAR, ColumnRef
 from ingest_pipeline.lineage.names import Names, table_ref
 
@@ -218,12 +204,12 @@ class Resolver:
 
     def projection(self, scope: Scope, projection: exp.Expression, position: int, env: dict[str, Cte]) -> list[Out]:
         if isinstance(projection, exp.Star):
-            return self.star(scope, scope.sources, projection, env)
+            return star_outputs(self, scope, scope.sources, projection, env)
         if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
             qualifier = self.names.ident(projection.args.get("table"))
             source = scope.lookup(qualifier) if qualifier else None
             if source is not None:
-                return self.star(scope, [source], projection.this, env)
+                return star_outputs(self, scope, [source], projection.this, env)
             # `struct_column.*`: the struct's fields, unknown here.
             return [Out(None, self.unqualified(scope, qualifier))]
         if isinstance(projection, exp.Alias):
@@ -243,64 +229,6 @@ class Resolver:
         else:
             name = self.expression_names.name(projection)
         return [Out(name, self.sources_of(scope, projection, env))]
-
-    def star(self, scope: Scope, sources: list[Source], star: exp.Star, env: dict[str, Cte]) -> list[Out]:
-        excluded = {self.column_name(c.this if isinstance(c, exp.Column) else c) for c in star.args.get("except_") or ()}
-        replaced = {
-            self.column_name(a.args["alias"]): self.sources_of(scope, a.this, env)
-            for a in star.args.get("replace") or ()
-            if isinstance(a, exp.Alias) and a.args.get("alias") is not None
-        }
-        renamed = {
-            self.column_name(a.this.this if isinstance(a.this, exp.Column) else a.this): self.column_name(a.args["alias"])
-            for a in star.args.get("rename") or ()
-            if isinstance(a, exp.Alias) and a.args.get("alias") is not None
-        }
-        outputs: list[Out] = []
-        for source in sources:
-            outputs.extend(self.source_star(source, excluded, replaced, renamed))
-        return outputs
-
-    def source_star(self, source: Source, excluded: set[str], replaced: dict[str, Refs], renamed: dict[str, str]) -> list[Out]:
-        """The output columns `*` gives for one source, after EXCEPT / REPLACE / RENAME."""
-        if source.kind == "func":
-            if source.names is not None:
-                return [Out(name, source.deps) for name in source.names if name not in excluded]
-            return [Out(None, source.deps, tuple(sorted(ref for ref in source.deps if ref.is_star)))]  # type: ignore[misc]
-        pivot_outputs: list[Out] = []
-        consumed: frozenset[str] = frozenset()
-        if source.pivot is not None:
-            named, consumed = source.pivot
-            pivot_outputs = [Out(name, sources) for name, sources in named.items() if name not in excluded]
-        if source.kind == "table":
-            assert source.table is not None
-            base = ColumnRef(source.table, STAR)
-            outputs = [_star_out(Out(None, frozenset((base,)), (base,)), excluded | consumed, replaced, renamed)]
-            outputs.extend(self._replaced_outputs(source, replaced, renamed, set()))
-            return outputs + pivot_outputs
-        outputs = []
-        seen: set[str] = set()
-        for out in source.outputs:
-            if out.name is None:
-                outputs.append(_star_out(out, excluded | consumed, replaced, renamed))
-                continue
-            if out.name in excluded or out.name in consumed:
-                continue
-            seen.add(out.name)
-            if out.name in replaced:
-                outputs.append(Out(out.name, replaced[out.name], listed=out.listed))
-            elif out.name in renamed:
-                outputs.append(Out(renamed[out.name], out.sources, listed=out.listed))
-            else:
-                outputs.append(out)
-        if source.stars():
-            outputs.extend(self._replaced_outputs(source, replaced, renamed, seen))
-        return outputs + pivot_outputs
-
-    def _replaced_outputs(self, source: Source, replaced: dict[str, Refs], renamed: dict[str, str], seen: set[str]) -> list[Out]:
-        outputs = [Out(name, sources, listed=False) for name, sources in replaced.items() if name not in seen]
-        outputs.extend(Out(new, self.source_column(source, old)) for old, new in renamed.items() if old not in seen)
-        return outputs
 
     # ----------------------------------------------------------------------------------- columns
 
@@ -422,19 +350,6 @@ class Resolver:
         if source.kind == "func":
             return source.deps
         return union(out.sources for out in source.outputs)
-
-
-def _star_out(out: Out, excluded: set[str], replaced: dict[str, Refs], renamed: dict[str, str]) -> Out:
-    if not (excluded or replaced or renamed):
-        return out
-    edge_excluded = excluded | set(replaced) | set(renamed)
-    defined_excluded = excluded | set(renamed)
-    return Out(
-        None,
-        frozenset(exclude(ref, edge_excluded) for ref in out.sources),  # type: ignore[arg-type]
-        tuple(exclude(ref, defined_excluded) for ref in out.defined),
-        out.listed,
-    )
 
 
 def _is_plain_star(projection: exp.Expression) -> bool:

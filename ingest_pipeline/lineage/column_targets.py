@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from ingest_pipeline.lineage.column_resolve import Resolver
 from ingest_pipeline.lineage.column_scope import Cte, Out, Ref, Scope, Source, by_position, items, rename
+from ingest_pipeline.lineage.column_stars import source_star
 from ingest_pipeline.lineage.model import STAR, Choice, ColumnLineage, ColumnRef, TableRef
 from ingest_pipeline.lineage.names import table_ref
 
@@ -184,7 +185,7 @@ class Targets:
             if isinstance(then, exp.Update):
                 for item in items(then):
                     if isinstance(item, exp.Star) and source is not None:
-                        self.pass_through(target, resolver.source_star(source, set(), {}, {}))
+                        self.pass_through(target, source_star(resolver, source))
                     elif isinstance(item, exp.EQ) and isinstance(item.this, exp.Column):
                         column = resolver.column_name(item.this.this)
                         self.edges.add(ColumnRef(target, column), resolver.sources_of(scope, item.expression, env))
@@ -194,7 +195,7 @@ class Targets:
                     for column, value in zip(self._column_list(columns), items(values)):
                         self.edges.add(ColumnRef(target, column), resolver.sources_of(scope, value, env))
                 elif source is not None and (isinstance(columns, exp.Star) or (columns is not None and columns.name.upper() == "ROW")):
-                    self.pass_through(target, resolver.source_star(source, set(), {}, {}))
+                    self.pass_through(target, source_star(resolver, source))
 
     def update(self, update: exp.Update) -> None:
         resolver = self.resolver
