@@ -153,7 +153,9 @@ class Relations:
     def scope_rows(self, scope: Scope) -> Refs:
         """What the number of rows of a query level depends on (`count(*)`): the rows of its
         base tables, through derived tables and CTEs, and the arguments of its table functions."""
-        return union(self._source_rows(source) for source in scope.sources)
+        if scope.rows is None:
+            scope.rows = union(self._source_rows(source) for source in scope.sources)
+        return scope.rows
 
     def _source_rows(self, source: Source) -> Refs:
         if source.kind == "table":

@@ -269,12 +269,15 @@ class Resolver:
             source = scope.lookup(qualifier) if qualifier else None
             return self.row(source) if source is not None else EMPTY
         qualifier_node = args.get("table")
+        name = names.ident(this)
+        if name == STAR:
+            name = QUOTED_STAR
         if qualifier_node is None:
-            return self.unqualified(scope, self.column_name(this))
+            return self.unqualified(scope, name)
         if args.get("db") is None:
             source = scope.lookup(names.ident(qualifier_node))
             if source is not None:
-                return self.source_column(source, self.column_name(this))
+                return self.source_column(source, name)
             return self.unqualified(scope, names.ident(qualifier_node))
         parts = column.parts
         if len(parts) == 1:
@@ -298,12 +301,13 @@ class Resolver:
                 if name in scope.using:
                     known.extend(s for s in sources if s not in known and s.may_have(name))
                 return union(self.source_column(s, name) for s in known)
-            candidates = [s for s in sources if s.may_have(name)]
             if scope.lateral is not None and name in scope.lateral:
-                return choose(name, [self.source_column(s, name) for s in candidates], scope.lateral[name])
+                groups = [self.source_column(s, name) for s in sources if s.may_have(name)]
+                return choose(name, groups, scope.lateral[name])
             row = scope.keys.get(name)
             if row is not None:
                 return self.row(row)
+            candidates = [s for s in sources if s.may_have(name)]
             if len(candidates) == 1 or (candidates and name in scope.using):
                 return union(self.source_column(s, name) for s in candidates)
             if candidates:

@@ -106,7 +106,7 @@ def _star_may_have(out: Out, name: str) -> bool:
 class Scope:
     """The relations of one query level, by the names they are referred to."""
 
-    __slots__ = ("sources", "keys", "aliases", "parent", "using", "table_names", "lateral")
+    __slots__ = ("sources", "keys", "aliases", "parent", "using", "table_names", "lateral", "rows")
 
     def __init__(self, parent: Scope | None) -> None:
         self.sources: list[Source] = []
@@ -120,6 +120,8 @@ class Scope:
         self.table_names: dict[str, Source] | None = None
         # Select-list aliases defined so far, for dialects that allow lateral references to them.
         self.lateral: dict[str, Refs] | None = None
+        # What the number of rows depends on, once a `count(*)` asked (`Relations.scope_rows`).
+        self.rows: Refs | None = None
 
     def add(self, source: Source, key: str | None, alias: bool = False, table_name: str | None = None) -> None:
         self.sources.append(source)
