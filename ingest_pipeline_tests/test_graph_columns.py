@@ -67,3 +67,44 @@ def test_column_rows_and_changed_tables():
     assert rows.depends_on_definitions == {"s.t", "s.u"}  # s.u: an INSERT without a column list maps by position
     assert {r["statement"] for r in rows.derives} == {"q.sql#0"}
     assert changed_tables({"s.t": ["a", "b"]}, {"s.t": ["a", "b", "c"], "s.x": ["k"]}) == {"s.t", "s.x"}
+
+
+def test_catalog_settles_unqualified_columns_and_marks_the_rest_ambiguous(resources, tmp_path):
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    write(folder, "schema.sql", "CREATE TABLE sales.orders (id INT, amount INT, customer_id INT);\nCREATE TABLE sales.customers (id INT, name TEXT, region_id INT);")
+    write(
+        folder,
+        "report.sql",
+        "INSERT INTO mart.report\n"
+        "SELECT amount, name, region, amount * 2 AS doubled, doubled + 1 AS bumped, COUNT(*) AS n\n"
+        "FROM sales.orders o JOIN sales.customers c ON o.customer_id = c.id\n"
+        "JOIN geo.regions r ON r.id = c.region_id JOIN geo.zones z ON z.id = r.zone_id\n"
+        "GROUP BY 1, 2, 3",
+    )
+
+    first = run_ingest(resources, folder)
+
+    neo4j = resources["neo4j"]
+    query = "MATCH (a:Column)-[d:DERIVES_FROM]->(b:Column) RETURN a.fqn AS target, b.fqn AS source, d.ambiguous AS ambiguous, d.position AS position"
+    edges = {(r["target"], r["source"], r["ambiguous"], r["position"]) for r in neo4j.query(query)}
+    assert edges == {
+        ("mart.report.amount", "sales.orders.amount", False, 0),  # the catalog knows which table has it
+        ("mart.report.name", "sales.customers.name", False, 1),
+        ("mart.report.region", "geo.regions.region", True, 2),  # two tables nobody defines
+        ("mart.report.region", "geo.zones.region", True, 2),
+        ("mart.report.doubled", "sales.orders.amount", False, 3),
+        ("mart.report.bumped", "sales.orders.amount", False, 4),  # a lateral alias reference
+        ("mart.report.n", "sales.orders.*", False, 5),  # count(*): the rows of each table
+        ("mart.report.n", "sales.customers.*", False, 5),
+        ("mart.report.n", "geo.regions.*", False, 5),
+        ("mart.report.n", "geo.zones.*", False, 5),
+    }
+    assert graph_metadata(first)["column_edges_ambiguous"] == 2
+
+    write(folder, "geo.sql", "CREATE TABLE geo.regions (id INT, zone_id INT, region TEXT);")
+    run_ingest(resources, folder)  # the new definition marks report.sql for a refresh
+    run_ingest(resources, folder)
+
+    region = {(r["source"], r["ambiguous"]) for r in neo4j.query(query) if r["target"] == "mart.report.region"}
+    assert region == {("geo.regions.region", False)}

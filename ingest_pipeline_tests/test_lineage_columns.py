@@ -13,8 +13,9 @@ import pytest
 
 import ingest_pipeline.lineage.column_extract as column_extract
 from ingest_pipeline.lineage import extract_lineage
-from ingest_pipeline.lineage.columns import build_catalog, expand_stars, star_tables
-from ingest_pipeline.lineage.model import ColumnLineage, ColumnRef, FileLineage, StatementLineage, TableRef
+from ingest_pipeline.lineage.catalog import build_catalog, star_tables
+from ingest_pipeline.lineage.expansion import expand_stars
+from ingest_pipeline.lineage.model import Choice, ColumnLineage, ColumnRef, FileLineage, StatementLineage, TableRef
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -28,11 +29,31 @@ def only_statement(sql: str, dialect: str) -> StatementLineage:
 
 
 def ref_text(ref: ColumnRef) -> str:
+    if ref.rows:
+        return f"rows({ref.table.fqn})"
     return ref.fqn + (f" EXCEPT({','.join(ref.excluded)})" if ref.excluded else "")
 
 
+def choice_text(choice: Choice) -> str:
+    """`{x.a | y.a}`: one of the candidates; `{x.g else alias x.a, x.b}`: a lateral reference."""
+    candidates = " | ".join(ref_text(ref) for ref in choice.candidates)
+    if not choice.lateral:
+        return f"{{{candidates}}}"
+    alias = ", ".join([ref_text(ref) for ref in choice.alias] + [choice_text(c) for c in choice.alias_choices])
+    return f"{{{candidates} else alias {alias}}}".replace(" alias }", " alias}")
+
+
 def edge_texts(edges: list[ColumnLineage]) -> list[str]:
-    return [f"{ref_text(e.target)} <- {', '.join(ref_text(s) for s in e.sources)}".rstrip() for e in edges]
+    """`target <- sources` per edge; `[k] ` before an edge of set-operation branch k > 0, `?` after
+    an ambiguous source, choices in braces after the certain sources."""
+    texts = []
+    for edge in edges:
+        ambiguous = set(edge.ambiguous)
+        sources = [ref_text(s) + ("?" if s in ambiguous else "") for s in edge.sources]
+        sources += [choice_text(c) for c in edge.choices]
+        branch = f"[{edge.branch}] " if edge.branch else ""
+        texts.append(f"{branch}{ref_text(edge.target)} <- {', '.join(sources)}".rstrip())
+    return texts
 
 
 def table(fqn: str) -> TableRef:
@@ -68,7 +89,7 @@ EXTRACT_CASES = [
      "WITH RECURSIVE r AS (SELECT id, parent FROM nodes UNION ALL SELECT n.id, r.parent FROM nodes n JOIN r ON n.parent = r.id) "
      "INSERT INTO t (id, parent) SELECT id, parent FROM r",
      ["t.id <- nodes.id", "t.parent <- nodes.parent"]),
-    ("insert-union-of-stars", "", "INSERT INTO t SELECT * FROM a UNION ALL SELECT * FROM b", ["t.* <- a.*, b.*"], [], ["t"]),
+    ("insert-union-of-stars", "", "INSERT INTO t SELECT * FROM a UNION ALL SELECT * FROM b", ["t.* <- a.*", "[1] t.* <- b.*"], [], ["t"]),
     ("insert-all-star", "snowflake", "INSERT ALL INTO a INTO b SELECT * FROM s", ["A.* <- S.*", "B.* <- S.*"], [], ["A", "B"]),
     ("insert-all-values", "oracle", "INSERT ALL INTO a (x) VALUES (y) INTO b (x) VALUES (x) SELECT x, y FROM s",
      ["A.X <- S.Y", "B.X <- S.X"]),
@@ -79,7 +100,7 @@ EXTRACT_CASES = [
     # ---- CTAS / CREATE TABLE ---------------------------------------------------------------------
     ("ctas-agg-window", "postgres",
      "CREATE TABLE t AS SELECT s.a, COUNT(*) AS n, SUM(s.b) OVER (PARTITION BY s.c ORDER BY s.d) AS w FROM s GROUP BY s.a",
-     ["t.a <- s.a", "t.n <-", "t.w <- s.b, s.c, s.d"], ["t.a", "t.n", "t.w"]),
+     ["t.a <- s.a", "t.n <- rows(s)", "t.w <- s.b, s.c, s.d"], ["t.a", "t.n", "t.w"]),
     ("ctas-filters-are-not-sources", "", "CREATE TABLE t AS SELECT a FROM s WHERE b > 0 GROUP BY a HAVING COUNT(c) > 1",
      ["t.a <- s.a"], ["t.a"]),
     ("ctas-star", "snowflake", "CREATE TABLE t AS SELECT * FROM s", ["T.* <- S.*"], ["S.*"]),
@@ -95,7 +116,7 @@ EXTRACT_CASES = [
      ["t.id <- a.id", "t.m <- b.v"], ["t.id", "t.m"]),
     ("ctas-quoted", "postgres", 'CREATE TABLE "T" AS SELECT "Col", Other FROM s', ["T.Col <- s.Col", "T.other <- s.other"], ["T.Col", "T.other"]),
     ("ctas-lambda", "spark", "CREATE TABLE t AS SELECT transform(arr, x -> x + k) AS z FROM s", ["t.z <- s.arr, s.k"], ["t.z"]),
-    ("ctas-unnamed-expression", "", "CREATE TABLE t AS SELECT a + 1, b FROM s", ["t._col_0 <- s.a", "t.b <- s.b"], ["t._col_0", "t.b"]),
+    ("ctas-unnamed-expression", "", "CREATE TABLE t AS SELECT a + 1, b FROM s", ["t.a + 1 <- s.a", "t.b <- s.b"], ["t.a + 1", "t.b"]),
     ("ctas-stream-columns", "databricks", "CREATE STREAMING TABLE st AS SELECT a, b + 1 AS c FROM STREAM(main.s.t)",
      ["st.a <- main.s.t.a", "st.c <- main.s.t.b"], ["st.a", "st.c"]),
     ("ctas-stream-star", "databricks", "CREATE STREAMING TABLE st AS SELECT * FROM STREAM(main.s.t)", ["st.* <- main.s.t.*"], ["main.s.t.*"]),
@@ -118,7 +139,7 @@ EXTRACT_CASES = [
     ("view-qualified-star", "", "CREATE VIEW v AS SELECT s.*, u.x FROM s JOIN u ON s.id = u.id", ["v.* <- s.*", "v.x <- u.x"], ["s.*", "v.x"]),
     ("view-star-through-cte", "", "CREATE VIEW v AS WITH c AS (SELECT * FROM s) SELECT c.a, c.* FROM c",
      ["v.a <- s.a", "v.* <- s.*"], ["v.a", "s.*"]),
-    ("view-ambiguous-unqualified", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", ["v.a <- x.a, y.a"], ["v.a"]),
+    ("view-ambiguous-unqualified", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", ["v.a <- {x.a | y.a}"], ["v.a"]),
     ("view-cte-disambiguates", "", "CREATE VIEW v AS WITH c AS (SELECT k FROM s) SELECT k, z FROM c JOIN t ON c.k = t.k",
      ["v.k <- s.k", "v.z <- t.z"], ["v.k", "v.z"]),
     ("view-join-using", "bigquery", "CREATE VIEW d.v AS WITH e AS (SELECT h FROM d.x) SELECT h FROM d.s AS s FULL JOIN e USING (h)",
@@ -174,6 +195,19 @@ EXTRACT_CASES = [
      ["dbo.target.x <- dbo.src.x"]),
     ("update-multi-table", "mysql", "UPDATE a JOIN b ON a.id = b.id SET b.x = a.y", ["b.x <- a.y"]),
     ("update-plain", "bigquery", "UPDATE d.t SET total = price * qty WHERE true", ["d.t.total <- d.t.price, d.t.qty"]),
+    # ---- What only the catalog can decide, as the model records it -----------------------------
+    ("lateral-alias-choice", "snowflake", "CREATE TABLE t AS SELECT a * b AS g, g - f AS n FROM x",
+     ["T.G <- X.A, X.B", "T.N <- X.F, {X.G else alias X.A, X.B}"], ["T.G", "T.N"]),
+    ("lateral-alias-forbidden", "bigquery", "CREATE TABLE d.t AS SELECT a * b AS g, g - f AS n FROM d.x",
+     ["d.t.g <- d.x.a, d.x.b", "d.t.n <- d.x.f, d.x.g"], ["d.t.g", "d.t.n"]),
+    ("ambiguous-choice", "", "INSERT INTO t (c) SELECT a FROM x JOIN y ON x.id = y.id", ["t.c <- {x.a | y.a}"]),
+    ("ambiguous-through-side-by-side-stars", "spark", "CREATE VIEW v AS SELECT a FROM (SELECT x.*, y.* FROM x JOIN y ON x.k = y.k) d",
+     ["v.a <- {x.a | y.a}"], ["v.a"]),
+    ("union-star-branches", "", "CREATE TABLE t AS SELECT *, 1 AS one FROM a UNION ALL SELECT * FROM b",
+     ["t.* <- a.*", "t.one <-", "[1] t.* <- b.*"], ["a.*", "t.one"]),
+    ("count-rows", "", "INSERT INTO t (n, m) SELECT COUNT(*), COUNT(1) FROM a JOIN (SELECT k FROM b) AS d ON a.k = d.k",
+     ["t.n <- rows(a), rows(b)", "t.m <- rows(a), rows(b)"]),
+    ("quoted-star-column", "postgres", 'CREATE TABLE t AS SELECT "*", * FROM s', ['t."*" <- s."*"', "t.* <- s.*"], ['t."*"', "s.*"]),
 ]
 
 DIALECTS_COVERED = {"", "postgres", "bigquery", "snowflake", "tsql", "mysql", "oracle", "hive", "spark", "duckdb", "trino", "databricks"}
@@ -244,10 +278,17 @@ def test_round_trip_with_columns():
     sql = (
         "CREATE VIEW d.v AS SELECT * EXCEPT (a) REPLACE (LOWER(b) AS b) FROM d.s;\n"
         "INSERT INTO d.t SELECT x, y FROM d.s;\n"
-        "MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = S.x"
+        "MERGE d.t T USING d.s S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = S.x;\n"
+        "CREATE TABLE d.u AS SELECT k, COUNT(*) AS n FROM d.a JOIN d.b ON a.id = b.id GROUP BY k;\n"
+        "CREATE TABLE d.w AS SELECT * FROM d.a UNION ALL SELECT * FROM d.b"
     )
     lineage = extract_lineage(sql, "bigquery")
     assert lineage.statements[0].defined_columns and lineage.statements[1].positional
+    assert lineage.statements[3].columns[0].choices and lineage.statements[3].columns[1].sources[0].rows
+    assert lineage.statements[4].columns[1].branch == 1
+    lateral = extract_lineage("CREATE TABLE t AS SELECT a AS g, g + b AS h FROM x JOIN y ON x.k = y.k", "snowflake")
+    assert any(choice.alias_choices for choice in lateral.statements[0].columns[1].choices)
+    lineage.statements.extend(lateral.statements)
     payload = json.loads(json.dumps(lineage.to_dict()))
     assert FileLineage.from_dict(payload) == lineage
 
@@ -288,8 +329,11 @@ EXPAND_CASES = [
     ("insert-column-list-star", "", "INSERT INTO t (a, b) SELECT * FROM s", {"s": ["x", "y"]}, ["t.a <- s.x, s.y", "t.b <- s.x, s.y"]),
     ("disambiguated-by-catalog", "", "CREATE VIEW v AS SELECT a, b FROM x JOIN y ON x.id = y.id", {"x": ["id", "a"], "y": ["id", "b"]},
      ["v.a <- x.a", "v.b <- y.b"]),
-    ("ambiguous-without-catalog", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", {"x": ["id", "a"]},
-     ["v.a <- x.a, y.a"]),
+    ("known-candidate-wins", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", {"x": ["id", "a"]},
+     ["v.a <- x.a"]),
+    ("known-lacking-candidate-drops", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", {"x": ["id"]},
+     ["v.a <- y.a"]),
+    ("ambiguous-without-catalog", "", "CREATE VIEW v AS SELECT a FROM x JOIN y ON x.id = y.id", {}, ["v.a <- x.a?, y.a?"]),
     ("merge-insert-star", "databricks", "MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT *", {"s": ["id", "v"]},
      ["t.id <- s.id", "t.v <- s.v"]),
     ("merge-insert-star-target-known", "databricks", "MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT *",
@@ -369,3 +413,26 @@ def test_catalog_from_extracted_definitions():
     ]
     assert star_tables(statements[3]) == {"mart.copy", "mart.daily"}
     assert star_tables(statements[3], defs) == {"mart.copy", "mart.daily", "stg.events", "raw.events"}
+
+
+def test_output_positions():
+    """The target's place in the query output: None after a star (width unknown) and for MERGE."""
+    [insert, merge] = extract_lineage(
+        "INSERT INTO t SELECT a, b + 1, *, c FROM s;\nMERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x",
+        "",
+    ).statements
+    assert [(e.target.column, e.position) for e in insert.columns] == [("a", 0), ("b + 1", 1), ("*", 2), ("c", None)]
+    assert [e.position for e in merge.columns] == [None]
+    expanded = expand_stars(insert, {"s": ["a", "b", "c"]})
+    assert [(e.target.column, e.position) for e in expanded] == [("a", 0), ("b + 1", 1), ("b", 3), ("c", 4)]
+
+
+def test_set_operation_of_unequal_width_is_recorded():
+    [statement] = extract_lineage("CREATE TABLE t AS SELECT a FROM x UNION ALL SELECT b, c FROM y", "").statements
+    assert edge_texts(statement.columns) == ["t.a <- x.a, y.b"]
+    assert statement.column_error == "set operation branches have 1, 2 columns: extra columns ignored"
+
+
+def test_star_tables_include_choice_candidates():
+    statement = only_statement("CREATE TABLE t AS SELECT a AS g, g + b AS h FROM x JOIN y ON x.k = y.k", "snowflake")
+    assert star_tables(statement) == {"X", "Y"}

@@ -37,7 +37,10 @@ class ColumnRows:
 
 
 def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[str]], definitions: Definitions) -> ColumnRows:
-    """Column nodes, DEFINES and DERIVES_FROM rows of one file, stars expanded where the catalog can."""
+    """Column nodes, DEFINES and DERIVES_FROM rows of one file, stars expanded and unqualified
+    columns settled where the catalog can; a DERIVES_FROM row says whether its source is one of
+    several candidates the catalog could not choose between (`ambiguous`) and the target's place
+    in the statement's output (`position`, or None)."""
     rows = ColumnRows()
     columns: dict[str, dict[str, Any]] = {}
     temporary: set[TableRef] = set()
@@ -62,8 +65,18 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
         rows.depends_on_definitions |= star_tables(statement, definitions)
         for edge in expand_stars(statement, catalog):
             target = column(edge.target)
+            ambiguous = set(edge.ambiguous)
             for source in edge.sources:
-                rows.derives.append({"target": target, "source": column(source), "file": path, "statement": sid})
+                rows.derives.append(
+                    {
+                        "target": target,
+                        "source": column(source),
+                        "file": path,
+                        "statement": sid,
+                        "ambiguous": source in ambiguous,
+                        "position": edge.position,
+                    }
+                )
     rows.columns = [columns[fqn] for fqn in sorted(columns)]
     rows.defines = unique_sorted(rows.defines, ("statement", "column"))
     rows.derives = unique_sorted(rows.derives, ("target", "source", "statement"))

@@ -95,7 +95,7 @@ CREATE_DEFINES = (
 )
 CREATE_DERIVES_FROM = (
     "UNWIND $rows AS r MATCH (a:Column {fqn: r.target}) MATCH (b:Column {fqn: r.source}) "
-    "CREATE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement}]->(b)"
+    "CREATE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement, ambiguous: r.ambiguous, position: r.position}]->(b)"
 )
 
 # After a replace: drop columns nothing derives from, into or defines any more.

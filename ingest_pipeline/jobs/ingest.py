@@ -379,6 +379,7 @@ def report(
                 "tables": len(tables),
                 "columns": len({c["fqn"] for r in rows for c in r.columns}),
                 "column_edges": sum(len(r.derives) for r in rows),
+                "column_edges_ambiguous": sum(1 for r in rows for d in r.derives if d["ambiguous"]),
                 "relationships_written": relationships,
                 "graph_rows_written": sum(r.row_count for r in rows),
                 "parse_errors": sum(c.parse_errors for c in chunks),

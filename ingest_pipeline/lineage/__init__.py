@@ -1,6 +1,7 @@
 """SQL -> lineage model. Pure Python over sqlglot: no Dagster, no Neo4j."""
 
-from ingest_pipeline.lineage.columns import build_catalog, expand_stars, star_tables
+from ingest_pipeline.lineage.catalog import build_catalog, star_tables
+from ingest_pipeline.lineage.expansion import expand_stars
 from ingest_pipeline.lineage.extract import dialect_from_comment, extract_lineage
 from ingest_pipeline.lineage.model import (
     EXTRACTOR_VERSION,

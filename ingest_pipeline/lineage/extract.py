@@ -23,6 +23,7 @@ import time
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.teradata import Teradata
 
 from ingest_pipeline.lineage import column_extract, commands, movement  # noqa: F401 - handlers register on import
 from ingest_pipeline.lineage import script as client
@@ -31,6 +32,7 @@ from ingest_pipeline.lineage.context import Context
 from ingest_pipeline.lineage.handlers import lineage as expression_lineage
 from ingest_pipeline.lineage.model import ColumnRef, FileLineage, StatementLineage, TableRef
 from ingest_pipeline.lineage.parse import MAX_NESTING_DEPTH, MAX_STATEMENT_TOKENS, PARSE_ERRORS, error_line, message, parse_piece
+from ingest_pipeline.lineage.phrases import blank_attribute_phrases
 from ingest_pipeline.lineage.pieces import Batch, Piece
 from ingest_pipeline.lineage.tsql import TsqlWalker
 from ingest_pipeline.lineage.walker import Walker
@@ -78,6 +80,8 @@ def extract_lineage(
         lineage.templated, line = template
         lineage.statements.append(StatementLineage(0, "ERROR", line, error=f"templated SQL: {lineage.templated}"))
         return lineage
+    if isinstance(dialect_impl, Teradata):
+        text = blank_attribute_phrases(text, dialect_impl)  # offsets kept: error lines stay right
     deadline = None if time_budget_seconds is None else time.monotonic() + time_budget_seconds
     context = Context(dialect_impl, (dialect or "").lower(), family, columns, deadline)
     script = client.client_script(text, family)

@@ -11,9 +11,12 @@ from typing import Any
 
 # Bump whenever extraction output changes: it is part of the parse-cache key, so a new
 # extractor never serves results cached by an old one.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 STAR = "*"
+# A column really named `*` (a quoted identifier such as `"*"`) is written this way, so that it is
+# never taken for the star placeholder.
+QUOTED_STAR = '"*"'
 
 
 @dataclass(frozen=True, order=True)
@@ -47,14 +50,16 @@ class ColumnRef:
     """A column of a table, its name normalised for the file's dialect.
 
     `column == "*"` is an unexpanded star: every column of `table` (the file alone cannot say which
-    they are; `lineage.columns.expand_stars` resolves it from a catalog). `excluded` is only used by
+    they are; `lineage.catalog.expand_stars` resolves it from a catalog). `excluded` is only used by
     a star: columns it leaves out (BigQuery `* EXCEPT (...)`, Snowflake / DuckDB `* EXCLUDE (...)`,
-    columns a `* REPLACE (...)` redefines), sorted.
+    columns a `* REPLACE (...)` redefines), sorted. `rows` marks a dependency on the table's rows
+    rather than on any column (`count(*)`): written `t.*` like a star, but never expanded.
     """
 
     table: TableRef
     column: str
     excluded: tuple[str, ...] = ()
+    rows: bool = False
 
     @property
     def fqn(self) -> str:
@@ -62,7 +67,49 @@ class ColumnRef:
 
     @property
     def is_star(self) -> bool:
-        return self.column == STAR
+        return self.column == STAR and not self.rows
+
+    @classmethod
+    def rows_of(cls, table: TableRef) -> ColumnRef:
+        return cls(table, STAR, (), True)
+
+
+@dataclass(frozen=True, order=True)
+class Choice:
+    """An unqualified column whose table the file alone cannot tell; the catalog decides.
+
+    `candidates` are the columns it may be, one per table that may have it (several: ambiguous
+    for lack of schemas). `lateral` says the dialect lets a select item refer to an earlier alias
+    of the same list and one has this name: unless a candidate's table is known to have the column,
+    the reference is that alias, computed from `alias` (and the choices of `alias_choices`).
+    """
+
+    candidates: tuple[ColumnRef, ...]
+    lateral: bool = False
+    alias: tuple[ColumnRef, ...] = ()
+    alias_choices: tuple[Choice, ...] = ()
+
+    # Choices travel among column refs while a query is resolved; they are never stars.
+    is_star = False
+    rows = False
+
+    def encode(self, tables: dict[TableRef, int]) -> dict[str, Any]:
+        row: dict[str, Any] = {"c": [_encode_column(ref, tables) for ref in self.candidates]}
+        if self.lateral:
+            row["l"] = 1
+            row["a"] = [_encode_column(ref, tables) for ref in self.alias]
+            if self.alias_choices:
+                row["ac"] = [choice.encode(tables) for choice in self.alias_choices]
+        return row
+
+    @classmethod
+    def decode(cls, row: dict[str, Any], tables: list[TableRef]) -> Choice:
+        return cls(
+            tuple(_decode_column(ref, tables) for ref in row["c"]),
+            bool(row.get("l")),
+            tuple(_decode_column(ref, tables) for ref in row.get("a", ())),
+            tuple(cls.decode(choice, tables) for choice in row.get("ac", ())),
+        )
 
 
 @dataclass
@@ -73,10 +120,48 @@ class ColumnLineage:
     (`target.column == "*"`) passes star sources through column by column (matched by name); a
     star source of a named target means the value depends on every column of that table (for
     example `TO_JSON_STRING(t)` or `ARRAY_AGG(t)`).
+
+    As extracted, `sources` are the certain sources and `choices` the unqualified references the
+    catalog decides; `lineage.catalog.expand_stars` resolves them into `sources` and lists in
+    `ambiguous` those it could only attribute to every candidate table. `position` is the target's
+    0-based place in the query's output (None when not known, or not a query output). `branch`
+    numbers the set-operation branch that feeds the target when the branches are aligned by
+    position only once the catalog knows their stars' columns (0 otherwise).
     """
 
     target: ColumnRef
     sources: list[ColumnRef] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    ambiguous: list[ColumnRef] = field(default_factory=list)
+    position: int | None = None
+    branch: int = 0
+
+    def encode(self, tables: dict[TableRef, int]) -> list[Any]:
+        row: list[Any] = [_encode_column(self.target, tables), [_encode_column(s, tables) for s in self.sources]]
+        extra: dict[str, Any] = {}
+        if self.choices:
+            extra["ch"] = [choice.encode(tables) for choice in self.choices]
+        if self.ambiguous:
+            extra["am"] = [_encode_column(ref, tables) for ref in self.ambiguous]
+        if self.position is not None:
+            extra["p"] = self.position
+        if self.branch:
+            extra["b"] = self.branch
+        if extra:
+            row.append(extra)
+        return row
+
+    @classmethod
+    def decode(cls, row: list[Any], tables: list[TableRef]) -> ColumnLineage:
+        extra = row[2] if len(row) > 2 else {}
+        return cls(
+            _decode_column(row[0], tables),
+            [_decode_column(s, tables) for s in row[1]],
+            [Choice.decode(choice, tables) for choice in extra.get("ch", ())],
+            [_decode_column(ref, tables) for ref in extra.get("am", ())],
+            extra.get("p"),
+            extra.get("b", 0),
+        )
 
 
 @dataclass
@@ -104,7 +189,8 @@ class StatementLineage:
     # names and map to the table's columns by position (expand_stars does so when the catalog
     # knows the table's columns).
     positional: list[TableRef] = field(default_factory=list)
-    # Column lineage could not be computed; the table lineage above is still valid.
+    # Column lineage could not be computed, or only partly (e.g. a set operation whose later branch is
+    # wider than the first); the table lineage above is still valid.
     column_error: str | None = None
     # The routine (procedure, function, trigger, package) whose body holds this statement.
     routine: TableRef | None = None
@@ -146,10 +232,7 @@ class StatementLineage:
             # Column refs name their table by index into a per-statement table list.
             tables: dict[TableRef, int] = {}
             if self.columns:
-                row["c"] = [
-                    [_encode_column(edge.target, tables), [_encode_column(s, tables) for s in edge.sources]]
-                    for edge in self.columns
-                ]
+                row["c"] = [edge.encode(tables) for edge in self.columns]
             if self.defined_columns:
                 row["dc"] = [_encode_column(ref, tables) for ref in self.defined_columns]
             row["ct"] = [[t.catalog, t.db, t.name] for t in tables]
@@ -170,10 +253,7 @@ class StatementLineage:
             views=[TableRef(*t) for t in row.get("v", ())],
             renamed_from=TableRef(*renamed) if renamed else None,
             error=row.get("e"),
-            columns=[
-                ColumnLineage(_decode_column(target, tables), [_decode_column(s, tables) for s in sources])
-                for target, sources in row.get("c", ())
-            ],
+            columns=[ColumnLineage.decode(edge, tables) for edge in row.get("c", ())],
             defined_columns=[_decode_column(ref, tables) for ref in row.get("dc", ())],
             positional=[TableRef(*t) for t in row.get("p", ())],
             column_error=row.get("ce"),
@@ -189,6 +269,8 @@ class StatementLineage:
 
 def _encode_column(ref: ColumnRef, tables: dict[TableRef, int]) -> list[Any]:
     index = tables.setdefault(ref.table, len(tables))
+    if ref.rows:
+        return [index, ref.column, [], 1]
     if ref.excluded:
         return [index, ref.column, list(ref.excluded)]
     return [index, ref.column]
@@ -196,7 +278,7 @@ def _encode_column(ref: ColumnRef, tables: dict[TableRef, int]) -> list[Any]:
 
 def _decode_column(row: list[Any], tables: list[TableRef]) -> ColumnRef:
     if len(row) > 2:
-        return ColumnRef(tables[row[0]], row[1], tuple(row[2]))
+        return ColumnRef(tables[row[0]], row[1], tuple(row[2]), len(row) > 3 and bool(row[3]))
     return ColumnRef(tables[row[0]], row[1])
 
 
