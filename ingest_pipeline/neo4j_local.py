@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline import settings
+from ingest_pipeline.processes import process_alive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path("data/neo4j")
@@ -91,21 +92,6 @@ def _port_file(data_dir: Path) -> Path:
     return data_dir / "neo4j-local.port"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def bolt_answers(port: int, timeout: float = 1.0) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout):
@@ -121,7 +107,7 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> LocalInstance | None:
         port = int(_port_file(data_dir).read_text().strip())
     except (OSError, ValueError):
         return None
-    return LocalInstance(pid, port) if _alive(pid) else None
+    return LocalInstance(pid, port) if process_alive(pid) else None
 
 
 def auth_from_settings() -> bool | None:
@@ -203,10 +189,10 @@ def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
         return False
     os.kill(running.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(running.pid) and time.monotonic() < deadline:
+    while process_alive(running.pid) and time.monotonic() < deadline:
         _reap(running.pid)
         time.sleep(0.2)
-    if _alive(running.pid):
+    if process_alive(running.pid):
         os.kill(running.pid, signal.SIGKILL)
     _reap(running.pid)
     _pid_file(data_dir).unlink(missing_ok=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -371,3 +374,41 @@ def _load(value: Any, hint: Any, where: str) -> Any:
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ValueError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value
+
+
+JOB_EXECUTE = [
+    str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files",
+]  # fmt: skip
+
+
+def cli_env(neo4j_uri: str, source_dir: Path, state_dir: Path, home: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `dagster job execute` run with its own instance and state files."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEO4J_URI": neo4j_uri,
+        "INGEST_SOURCE_DIR": str(source_dir),
+        "PARSE_CACHE_PATH": str(state_dir / "cache.db"),
+        "INGEST_LEDGER_PATH": str(state_dir / "ledger.db"),
+        **settings,
+    }
+
+
+def ledger_ingested(ledger: Path) -> int:
+    """Files the ledger (read-only, from another process) marks ingested; 0 while it does not exist yet."""
+    try:
+        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM files WHERE status = 'ingested'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def interrupt_mid_write(env: dict[str, str], ledger: Path, sig: int) -> None:
+    """Start `dagster job execute`, and send `sig` to its whole process tree once its first write committed."""
+    run = subprocess.Popen(JOB_EXECUTE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while ledger_ingested(ledger) == 0 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the ledger for the first committed write: the moment we wait for
+    os.killpg(run.pid, sig)
+    run.wait(timeout=120)

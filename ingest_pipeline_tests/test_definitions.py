@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ingest_pipeline.definitions import defs
-from ingest_pipeline_tests.support import WAREHOUSE_EDGES, graph_edges
+from ingest_pipeline_tests.support import JOB_EXECUTE, WAREHOUSE_EDGES, cli_env, graph_edges
 
 BIN = Path(sys.executable).parent
 
@@ -50,23 +50,9 @@ def test_a_bad_setting_fails_the_code_location_load_with_the_one_line_messages(t
 
 
 def test_dagster_job_execute_cli(neo4j, warehouse, tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NEO4J_URI": neo4j.uri,
-        "INGEST_SOURCE_DIR": str(warehouse),
-        "PARSE_CACHE_PATH": str(tmp_path / "cache.db"),
-        "INGEST_LEDGER_PATH": str(tmp_path / "ledger.db"),
-    }
-    completed = subprocess.run(
-        [str(BIN / "dagster"), "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = cli_env(neo4j.uri, warehouse, tmp_path, tmp_path / "dagster_home")
+
+    completed = subprocess.run(JOB_EXECUTE, env=env, capture_output=True, text=True, timeout=300)
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr + completed.stdout

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from dagster import execute_job, instance_for_test, reconstructable
 
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
-from ingest_pipeline_tests.support import graph_metadata, graph_snapshot, ingest_job_with_resources, run_ingest, write_chain_corpus
+from ingest_pipeline_tests.support import (
+    JOB_EXECUTE,
+    cli_env,
+    graph_metadata,
+    graph_snapshot,
+    ingest_job_with_resources,
+    interrupt_mid_write,
+    ledger_ingested,
+    run_ingest,
+    write_chain_corpus,
+)
 
 
 def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
@@ -60,14 +66,6 @@ def test_in_process_choice_by_run_config(neo4j, tmp_path):
             assert graph_metadata(result)["executor"] == "in_process"
 
 
-def _ingested(ledger: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
-            return db.execute("SELECT COUNT(*) FROM files WHERE status = 'ingested'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_path):
     corpus = write_chain_corpus(tmp_path / "corpus", 400)
     run_ingest(resources, corpus)
@@ -75,28 +73,13 @@ def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_pa
     neo4j.query("MATCH (n) DETACH DELETE n")
 
     state = tmp_path / "state"
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(tmp_path / "home"),
-        "NEO4J_URI": neo4j.uri,
-        "INGEST_SOURCE_DIR": str(corpus),
-        "PARSE_CACHE_PATH": str(state / "cache.db"),
-        "INGEST_LEDGER_PATH": str(state / "ledger.db"),
-        "NEO4J_FILES_PER_TRANSACTION": "5",
-    }
-    (tmp_path / "home").mkdir()
-    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files"]
-    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while _ingested(state / "ledger.db") == 0 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling the ledger for the first committed group: the event we wait for
-    os.killpg(run.pid, signal.SIGINT)
-    run.wait(timeout=120)
-    partial = _ingested(state / "ledger.db")
+    env = cli_env(neo4j.uri, corpus, state, tmp_path / "home", NEO4J_FILES_PER_TRANSACTION="5")
+    interrupt_mid_write(env, state / "ledger.db", signal.SIGINT)
+    partial = ledger_ingested(state / "ledger.db")
     assert 0 < partial < 400, "the run should have been interrupted part-way through the write"
 
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(JOB_EXECUTE, env=env, capture_output=True, text=True, timeout=300)
 
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert _ingested(state / "ledger.db") == 400
+    assert ledger_ingested(state / "ledger.db") == 400
     assert graph_snapshot(neo4j) == clean

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,18 +12,18 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter, build_sensor_
 
 from ingest_pipeline import writer_slot
 from ingest_pipeline.sensors import writer_slot_watchdog
-from ingest_pipeline_tests.support import graph_snapshot, run_ingest, write_chain_corpus
+from ingest_pipeline_tests.support import (
+    JOB_EXECUTE,
+    cli_env,
+    graph_snapshot,
+    interrupt_mid_write,
+    ledger_ingested,
+    run_ingest,
+    write_chain_corpus,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = 120
-
-
-def _ingested(ledger: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
-            return db.execute("SELECT COUNT(*) FROM files WHERE status = 'ingested'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 @pytest.fixture
@@ -39,42 +35,27 @@ def killed_writer(neo4j, resources, tmp_path):
     clean = graph_snapshot(neo4j)
     neo4j.query("MATCH (n) DETACH DELETE n")
     home, state = tmp_path / "home", tmp_path / "state"
-    home.mkdir()
+    env = cli_env(neo4j.uri, corpus, state, home, NEO4J_FILES_PER_TRANSACTION="1")
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NEO4J_URI": neo4j.uri,
-        "INGEST_SOURCE_DIR": str(corpus),
-        "PARSE_CACHE_PATH": str(state / "cache.db"),
-        "INGEST_LEDGER_PATH": str(state / "ledger.db"),
-        "NEO4J_FILES_PER_TRANSACTION": "1",
-    }
-    command = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files"]
-    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while _ingested(state / "ledger.db") == 0 and victim.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling the ledger for the first committed write: the moment we wait for
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=60)
-    assert 0 < _ingested(state / "ledger.db") < FILES, "the run should have died part-way through the write"
+    interrupt_mid_write(env, state / "ledger.db", signal.SIGKILL)
+    assert 0 < ledger_ingested(state / "ledger.db") < FILES, "the run should have died part-way through the write"
     with DagsterInstance.from_config(str(home)) as instance:
         (dead,) = instance.get_runs(RunsFilter(job_name="ingest_sql_files"))
         # The failure this guards against: the dead run still STARTED, still holding the slot.
         assert dead.status == DagsterRunStatus.STARTED
         assert [h.run_id for h in writer_slot.holders(instance)] == [dead.run_id]
-        yield instance, env, command, clean, dead.run_id, state
+        yield instance, env, clean, dead.run_id, state
 
 
 def test_the_next_run_frees_a_dead_runs_writer_slot_and_completes(killed_writer, neo4j):
-    instance, env, command, clean, dead_run, state = killed_writer
+    instance, env, clean, dead_run, state = killed_writer
 
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(JOB_EXECUTE, env=env, capture_output=True, text=True, timeout=300)
 
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert instance.get_run_by_id(dead_run).status == DagsterRunStatus.FAILURE
     assert writer_slot.holders(instance) == []
-    assert _ingested(state / "ledger.db") == FILES
+    assert ledger_ingested(state / "ledger.db") == FILES
     assert graph_snapshot(neo4j) == clean
 
 
