@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline.jobs.ingest import ingest_sql_files
 from ingest_pipeline.local_run import graph_metadata  # noqa: F401 - re-exported for the tests
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
+from ingest_pipeline.state.ledger import Ledger
+from ingest_pipeline.state.parse_cache import ParseCache
 
 # The exact relationships an ingest of fixtures/warehouse produces.
 WAREHOUSE_EDGES = {
@@ -68,6 +71,21 @@ WAREHOUSE_EDGES = {
     ("marts.revenue.name", "DERIVES_FROM", "staging.customers.name"),
     ("marts.revenue.total", "DERIVES_FROM", "staging.orders.amount"),  # SUM(amount) through the CTE
 }
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    """Where a test's state lives: SQLite files in `folder`, or PostgreSQL at `url`."""
+
+    name: str
+    folder: Path
+    url: str
+
+    def cache(self, **options) -> ParseCache:
+        return ParseCache(self.folder / "c.db", state_url=self.url, **options)
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.folder / "l.db", state_url=self.url)
 
 
 def job_resources(neo4j: Neo4jResource, folder: Path) -> dict[str, Any]:
