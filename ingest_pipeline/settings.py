@@ -168,7 +168,7 @@ SOURCE_NAME = pattern(
     r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", "name"
 )
 POSTGRES_URL = pattern(
-    r"(postgres|postgresql)://\S+", "empty (SQLite files) or a postgresql:// URL, e.g. postgresql://ingest@db:5432/ingest", "url"
+    r"postgresql://\S+", "empty (SQLite files) or a postgresql:// URL, e.g. postgresql://ingest@db:5432/ingest", "url"
 )
 BROKER_URL = pattern(
     r"(redis|rediss|amqp|amqps|pyamqp|sentinel)://\S*", "a Celery broker URL, e.g. redis://localhost:6379/0 or amqp://guest@localhost//", "url"

@@ -17,25 +17,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extras
 
-from ingest_pipeline.state.store import STATE_URL_SETTING, StateFileError, StateUnavailableError, StoreSpec
+from ingest_pipeline.state.store import STATE_URL_SETTING, StateFileError, StateUnavailableError, StoreSpec, masked
 
 CONNECT_TIMEOUT_SECONDS = 10
 _TYPES = ((r"\bBLOB\b", "BYTEA"), (r"\bREAL\b", "DOUBLE PRECISION"), (r"\bINTEGER\b", "BIGINT"))
-
-
-def masked(url: str) -> str:
-    """The URL without its password, for messages and the UI."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
 def postgres_schema(sqlite_schema: str) -> str:

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 STATE_URL_SETTING = "INGEST_STATE_URL"
 
@@ -78,6 +79,15 @@ class Store(Protocol):
     def vacuum(self, tables: Sequence[str]) -> None: ...
 
     def close(self) -> None: ...
+
+
+def masked(url: str) -> str:
+    """A URL without its password, for messages and the UI."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def open_store(spec: StoreSpec, path: Path | str, url: str = "") -> Store:
