@@ -128,6 +128,24 @@ def test_config_check_names_each_failure_on_its_own_line(tmp_path):
     assert lines[4] == "FAIL  source folder data/raw (INGEST_SOURCE_DIR): does not exist"
 
 
+def test_config_check_of_a_cluster_probes_the_state_database_and_the_broker(postgres, tmp_path):
+    from ingest_pipeline_tests.services import free_port
+
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+
+    checked = run_cli(
+        "config", "check", "--timeout", "2", cwd=tmp_path, NEO4J_URI="bolt://127.0.0.1:1",
+        INGEST_STATE_URL=postgres.admin_url, INGEST_EXECUTOR="celery", CELERY_BROKER_URL=dead_broker,
+    )
+
+    lines = checked.stdout.splitlines()
+    assert checked.returncode == 1
+    assert lines[1].startswith(f"ok    state database {postgres.admin_url} (INGEST_STATE_URL): answers, PostgreSQL ")
+    assert lines[3].startswith(f"FAIL  cannot reach the Celery broker at {dead_broker} (CELERY_BROKER_URL)")
+    unreachable = run_cli("config", "check", "--timeout", "2", cwd=tmp_path, INGEST_STATE_URL=f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    assert "FAIL  cannot reach PostgreSQL at postgresql://u:***@127.0.0.1:" in unreachable.stdout and ":pw@" not in unreachable.stdout
+
+
 def test_config_check_lists_invalid_settings_and_probes_nothing(tmp_path):
     checked = run_cli("config", "check", cwd=tmp_path, INGEST_WORKERS="two", ENABLE_BATCHING="maybe")
 

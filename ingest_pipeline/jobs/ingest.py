@@ -193,8 +193,8 @@ def plan_batch(
 def _guard_writer_slot(context: OpExecutionContext) -> None:
     """Record where this run's worker lives, free the writer slot from runs that died holding it,
     and say up front when the writer will have to wait for another run."""
-    execution = (context.run_config.get("execution") or {}).get("config") or {}
-    if not execution or {"in_process", "multiprocess"} & set(execution):
+    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    if {"in_process", "multiprocess"} & set(execution):
         # Orchestrated on this host: the run worker's pid can be checked here later.
         context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
     writer_slot.free_dead_holders(context.instance, context.log.warning)
