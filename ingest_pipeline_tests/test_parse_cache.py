@@ -221,7 +221,7 @@ def test_an_unreachable_postgres_is_one_error_naming_the_setting_not_the_passwor
     with pytest.raises(StateUnavailableError, match="INGEST_STATE_URL") as error:
         ParseCache(Path("unused.db"), state_url=url)
 
-    assert "s3cret" not in str(error.value) and f"ingest:***@127.0.0.1" in str(error.value)
+    assert "s3cret" not in str(error.value) and "ingest:***@127.0.0.1" in str(error.value)
 
 
 def test_a_schema_of_another_application_is_an_error_and_left_untouched(postgres):

@@ -131,7 +131,8 @@ class Ledger:
 
     def __init__(self, path: Path, *, state_url: str = "") -> None:
         self._db = open_store(SPEC, path, state_url)
-        self.path = self._db.location
+        # The SQLite file as before, or where in PostgreSQL (a URL without its password): for messages.
+        self.path: Path | str = Path(path) if not state_url else self._db.location
         self.recovered = self._db.recovered
 
     def close(self) -> None:

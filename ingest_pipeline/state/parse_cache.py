@@ -99,7 +99,8 @@ class ParseCache:
         self.max_entries = max_entries
         self.ttl_days = ttl_days
         self._db = open_store(SPEC, path, state_url)
-        self.path = self._db.location
+        # The SQLite file as before, or where in PostgreSQL (a URL without its password): for messages.
+        self.path: Path | str = Path(path) if not state_url else self._db.location
         self.recovered = self._db.recovered
         self._touched: set[str] = set()
         # Keys whose stored value did not decode: replaced by the next put, not kept forever.
