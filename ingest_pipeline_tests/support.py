@@ -73,6 +73,19 @@ WAREHOUSE_EDGES = {
 }
 
 
+class Clock:
+    """A clock the test moves: for TTLs, LRU order and retention."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass(frozen=True)
 class StateBackend:
     """Where a test's state lives: SQLite files in `folder`, or PostgreSQL at `url`."""

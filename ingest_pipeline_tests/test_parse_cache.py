@@ -19,17 +19,7 @@ from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 from ingest_pipeline.state.sqlite import StateFileError
 from ingest_pipeline.state.store import StateUnavailableError
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from ingest_pipeline_tests.support import Clock
 
 
 def model(table: str):

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pickle
 
 from ingest_pipeline.state.step_outputs import RETENTION_SECONDS, StepOutputs
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ingest_pipeline_tests.support import Clock
 
 
 def test_values_by_run_and_name_a_retry_replaces_and_old_runs_expire(backend):
