@@ -50,7 +50,9 @@ IN_PROCESS_CONFIG: dict[str, Any] = {"in_process": {}}
 def default_config() -> dict[str, Any]:
     """The executor INGEST_EXECUTOR names, as run config (runs that say nothing else get it)."""
     choice = INGEST_EXECUTOR.current()
-    return multiprocess_config() if choice == "multiprocess" else IN_PROCESS_CONFIG if choice == "in_process" else cluster.CELERY_DEFAULT
+    if choice == "celery":
+        return cluster.CELERY_DEFAULT
+    return IN_PROCESS_CONFIG if choice == "in_process" else multiprocess_config()
 
 
 def _requirements(executor_config: dict[str, Any]):

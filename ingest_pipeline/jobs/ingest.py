@@ -447,7 +447,9 @@ def report(
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = (context.run_config.get("execution") or {}).get("config") or default_config()
-    mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else next(iter(execution))
+    mode = next(iter(execution))  # a Celery worker process may run report and the parse steps alike
+    if mode != "celery":
+        mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
     if mode == "celery":
         workers = len({c.pid for c in chunks})  # the worker processes that parsed
     else:
