@@ -6,24 +6,30 @@ PY := $(VENV)/bin/python
 NEO4J_LOCAL := neo4j-local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install test-services demo test dev neo4j-start neo4j-stop bench bench-check clean constraints settings-table
+.PHONY: install test-services demo test dev neo4j-start neo4j-stop workers workers-stop bench bench-check clean constraints settings-table
 
 install: $(VENV)/.installed $(NEO4J_LOCAL)/target/.built
 
 # Services the tests start themselves; only the binaries are installed here (Debian packages).
 # apt-get needs root and runs only when the binary is missing; without root, its tests are skipped.
+# PostgreSQL's initdb lives in /usr/lib/postgresql/<version>/bin (not on PATH): that is what is checked.
 test-services:
-	@command -v prometheus-pushgateway >/dev/null || { \
+	@missing=""; \
+	command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-pushgateway >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "prometheus-pushgateway is missing and installing it needs root (apt-get install prometheus-pushgateway); its tests will be skipped"; \
-		fi; }
+			echo "missing:$$missing; installing needs root (apt-get install$$missing); their tests will be skipped"; \
+		fi; \
+	fi
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,cluster]'
 	touch $@
 
 # After changing dependencies in pyproject.toml: pin what the venv now holds.
@@ -65,6 +71,13 @@ neo4j-start: install
 
 neo4j-stop:
 	$(VENV)/bin/ingest-pipeline neo4j stop
+
+# Celery workers of this host for INGEST_EXECUTOR=celery (CELERY_BROKER_URL, INGEST_STATE_URL...; docs/deployment.md).
+workers: install
+	$(VENV)/bin/ingest-pipeline workers start
+
+workers-stop:
+	$(VENV)/bin/ingest-pipeline workers stop
 
 clean:
 	rm -rf $(VENV) $(NEO4J_LOCAL)/target .dagster_home .pytest_cache

@@ -135,10 +135,12 @@ def decide_tick(
     for priority, paths in ((CRITICAL, critical), (NORMAL, normal)):
         for start in range(0, len(paths), policy.max_files_per_run):
             chunk = paths[start : start + policy.max_files_per_run]
-            batch = NewBatch(batch_id(batch_seq, chunk), chunk, priority)
+            identity = batch_id(batch_seq, chunk)
+            claimed = ledger.create_batch(identity, chunk, priority, now)
+            if not claimed:
+                continue  # another sensor process batched these changes first
             batch_seq += 1
-            ledger.create_batch(batch.batch_id, batch.paths, batch.priority, now)
-            decision.batches.append(batch)
+            decision.batches.append(NewBatch(identity, claimed, priority))
     decision.pending = 0
     return decision
 

@@ -1,4 +1,4 @@
-"""`ingest-pipeline`: operate the bundled Neo4j and the parse cache, and show or check the settings."""
+"""`ingest-pipeline`: operate the bundled Neo4j, the Celery workers and the parse cache, and show or check the settings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from ingest_pipeline import config_cli, dead_letters, lineage_cli, neo4j_local, openlineage_cli, settings
 from ingest_pipeline.state.parse_cache import ParseCache
 from ingest_pipeline.state.sqlite import StateFileError
+from ingest_pipeline.workers import WorkerError
 
 
 def _neo4j(args: argparse.Namespace) -> int:
@@ -30,11 +31,35 @@ def _neo4j(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(args: argparse.Namespace) -> int:
+    from ingest_pipeline import workers
+
+    worker_dir = Path(settings.INGEST_WORKER_DIR.current())
+    specs = [s for s in workers.default_specs(settings.INGEST_WORKER_CONCURRENCY.current()) if s.name in args.only]
+    if args.action == "start":
+        for worker in workers.start(worker_dir, specs):
+            print(f"{worker.spec.name}: pid={worker.pid} queue={worker.spec.queue} log={worker.log}")
+        return 0
+    if args.action == "stop":
+        stopped = workers.stop(worker_dir, [s.name for s in specs])
+        print(f"stopped {', '.join(stopped)}" if stopped else f"not running ({worker_dir})")
+        return 0
+    found = {s.name: workers.running(worker_dir, s.name) for s in specs}
+    for name, worker in found.items():
+        print(f"{name}: running pid={worker.pid} log={worker.log}" if worker else f"{name}: not running")
+    return 0 if all(found.values()) else 3
+
+
 def _cache(args: argparse.Namespace) -> int:
+    url = "" if args.path else settings.INGEST_STATE_URL.current()
     path = args.path or settings.PARSE_CACHE_PATH.current()
     cache = ParseCache(
-        Path(path), max_entries=settings.PARSE_CACHE_MAX_ENTRIES.current(), ttl_days=settings.PARSE_CACHE_TTL_DAYS.current()
+        Path(path),
+        max_entries=settings.PARSE_CACHE_MAX_ENTRIES.current(),
+        ttl_days=settings.PARSE_CACHE_TTL_DAYS.current(),
+        state_url=url,
     )
+    path = cache.path
     try:
         if cache.recovered:
             print(f"warning: {cache.recovered}", file=sys.stderr)
@@ -93,9 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     neo4j.add_argument("--bolt-port", type=int, default=7687, help="0 picks a free port (start only)")
     neo4j.set_defaults(handler=_neo4j)
 
+    workers = commands.add_parser(
+        "workers", help="start, stop or inspect this host's Celery workers (INGEST_EXECUTOR=celery; docs/deployment.md)"
+    )
+    workers.add_argument("action", choices=["start", "stop", "status"])
+    workers.add_argument(
+        "--only", nargs="+", choices=["parse", "writer"], default=["parse", "writer"],
+        help="only these workers (run the writer on one host of the cluster)",
+    )
+    workers.set_defaults(handler=_workers)
+
     cache = commands.add_parser("cache", help="parse cache statistics (`cache stats [--json]`) and clean-up (`cache clear`)")
     cache.add_argument("action", choices=["stats", "clear"])
-    cache.add_argument("--path", help="the cache file (default: PARSE_CACHE_PATH)")
+    cache.add_argument("--path", help="the cache file (default: INGEST_STATE_URL if set, else PARSE_CACHE_PATH)")
     cache.add_argument("--json", action="store_true", help="stats as one JSON object")
     cache.set_defaults(handler=_cache)
 
@@ -116,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except settings.SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (neo4j_local.Neo4jLocalError, StateFileError) as error:
+    except (neo4j_local.Neo4jLocalError, StateFileError, WorkerError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -2,7 +2,8 @@
 
 `show` lists each setting, its effective value (secrets masked) and where it came from (default,
 environment, .env); `--markdown` prints the settings table the README carries. `check` fails on
-invalid values, then probes Neo4j, the state files and the source folder, one line each.
+invalid values, then probes Neo4j, the state files (or the state database), the Celery broker when
+INGEST_EXECUTOR=celery, and the source folder, one line each.
 """
 
 from __future__ import annotations
@@ -111,13 +112,20 @@ def check(timeout: float) -> int:
         for problem in config.problems:
             print(f"FAIL  {problem}")
         return 2
+    if config[s.INGEST_STATE_URL]:
+        state = [_check_state_database(config)]
+    else:
+        state = [
+            _check_state_file("ledger", config, s.INGEST_LEDGER_PATH),
+            _check_state_file("parse cache", config, s.PARSE_CACHE_PATH)
+            if config[s.ENABLE_PARSE_CACHE]
+            else (True, "parse cache: disabled (ENABLE_PARSE_CACHE=false)"),
+        ]
     results = [
         _check_neo4j(config, timeout),
-        _check_state_file("ledger", config, s.INGEST_LEDGER_PATH),
-        _check_state_file("parse cache", config, s.PARSE_CACHE_PATH)
-        if config[s.ENABLE_PARSE_CACHE]
-        else (True, "parse cache: disabled (ENABLE_PARSE_CACHE=false)"),
+        *state,
         _check_state_file("dead-letter file", config, s.INGEST_DEAD_LETTER_PATH),
+        *([_check_broker(config)] if config[s.INGEST_EXECUTOR] == "celery" else []),
         _check_source(config),
     ]
     for ok, message in results:
@@ -144,6 +152,36 @@ def _check_neo4j(config: s.Settings, timeout: float) -> tuple[bool, str]:
         minimum = ".".join(map(str, NEO4J_MINIMUM))
         return False, f"Neo4j at NEO4J_URI={uri}: version {version} is older than {minimum}, which the pipeline's Cypher needs"
     return True, f"Neo4j at NEO4J_URI={uri}: answers, version {version}, database {database!r}"
+
+
+def _check_state_database(config: s.Settings) -> tuple[bool, str]:
+    from ingest_pipeline.state.postgres import connect
+    from ingest_pipeline.state.store import StateFileError, masked
+
+    url = config[s.INGEST_STATE_URL]
+    try:
+        connection = connect(url, "ingest-pipeline config check")
+    except StateFileError as error:
+        return False, _one_line(str(error))
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    finally:
+        connection.close()
+    return True, f"state database {masked(url)} (INGEST_STATE_URL): answers, PostgreSQL {version}"
+
+
+def _check_broker(config: s.Settings) -> tuple[bool, str]:
+    from ingest_pipeline.jobs.cluster import BrokerUnavailableError, check_reachable
+    from ingest_pipeline.state.store import masked
+
+    broker, backend = config[s.CELERY_BROKER_URL], config[s.CELERY_BACKEND_URL]
+    try:
+        check_reachable(broker, backend)
+    except BrokerUnavailableError as error:
+        return False, _one_line(str(error))
+    return True, f"Celery broker {masked(broker)} (CELERY_BROKER_URL) and backend {masked(backend)} (CELERY_BACKEND_URL): answer"
 
 
 def _check_state_file(label: str, config: s.Settings, setting: s.Setting[str]) -> tuple[bool, str]:

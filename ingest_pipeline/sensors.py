@@ -27,7 +27,7 @@ from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline import writer_slot
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
-from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, default_config
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
 from ingest_pipeline.sources import sha256_or_none, split_key
 from ingest_pipeline.metrics import SENSOR_METRICS
@@ -75,7 +75,7 @@ def run_config_for(batch: NewBatch, source_dir: str, source: str, in_process_max
     small = len(batch.paths) < in_process_max_files
     return {
         "ops": {"plan_batch": {"config": {"source_dir": source_dir, "source_name": source, "batch_id": batch.batch_id}}},
-        "execution": {"config": IN_PROCESS_CONFIG if small else multiprocess_config()},
+        "execution": {"config": IN_PROCESS_CONFIG if small else default_config()},
     }
 
 

@@ -30,7 +30,7 @@ from ingest_pipeline.setting_kinds import BOOLEAN, CRON, GLOBS, PATH, TEXT, Kind
 T = TypeVar("T")
 
 DEFAULT, ENVIRONMENT, DOTENV = "default", "environment", ".env"
-GROUPS = ("source", "parsing", "sensor", "schedules", "state", "neo4j", "metrics", "openlineage", "bundled-neo4j", "dagster")
+GROUPS = ("source", "parsing", "sensor", "schedules", "state", "neo4j", "metrics", "openlineage", "bundled-neo4j", "dagster", "cluster")
 
 
 class SettingsError(ValueError):
@@ -167,6 +167,13 @@ BOLT_URI = pattern(
 SOURCE_NAME = pattern(
     r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", "name"
 )
+POSTGRES_URL = pattern(
+    r"postgresql://\S+", "empty (SQLite files) or a postgresql:// URL, e.g. postgresql://ingest@db:5432/ingest", "url"
+)
+BROKER_URL = pattern(
+    r"(redis|rediss|amqp|amqps|pyamqp|sentinel)://\S*", "a Celery broker URL, e.g. redis://localhost:6379/0 or amqp://guest@localhost//", "url"
+)
+BACKEND_URL = pattern(r"(redis|rediss|rpc|db\+postgresql)://\S*", "a Celery result backend URL, e.g. redis://localhost:6379/1", "url")
 JVM_SIZE = pattern(r"\d+[kKmMgG]?", "a JVM memory size such as 768m or 2g", "size")
 
 # -- source ---------------------------------------------------------------------------------------
@@ -253,6 +260,11 @@ ENABLE_PARSE_CACHE = Setting(
     "ENABLE_PARSE_CACHE", BOOLEAN, True, "state", "false parses every file every time (same results, slower)."
 )
 PARSE_CACHE_MAX_ENTRIES = Setting("PARSE_CACHE_MAX_ENTRIES", integer(1), 10_000, "state", "Parse cache size limit (least recently used go).")
+INGEST_STATE_URL = Setting(
+    "INGEST_STATE_URL", POSTGRES_URL, "", "state",
+    "PostgreSQL holding the parse cache, ledger and step outputs for every host; empty: the SQLite files above.",
+    secret=True, at_launch=True,
+)
 PARSE_CACHE_TTL_DAYS = Setting(
     "PARSE_CACHE_TTL_DAYS", number(0, above=True), 30.0, "state", "Parse cache entries unused this long are dropped by clean-up."
 )
@@ -322,6 +334,26 @@ JAVA = Setting("JAVA", TEXT, "java", "bundled-neo4j", "Java 17+ executable that 
 # -- dagster --------------------------------------------------------------------------------------
 DAGSTER_HOME = Setting(
     "DAGSTER_HOME", PATH, "", "dagster", "Dagster instance folder (runs, sensor state); empty: shell commands use a temporary one."
+)
+
+# -- cluster --------------------------------------------------------------------------------------
+INGEST_EXECUTOR = Setting(
+    "INGEST_EXECUTOR", choice(lambda: ["multiprocess", "in_process", "celery"], "multiprocess, in_process or celery"),
+    "multiprocess", "cluster", "How ingest runs execute their steps by default; celery: on Celery workers (docs/deployment.md).",
+)
+CELERY_BROKER_URL = Setting(
+    "CELERY_BROKER_URL", BROKER_URL, "redis://localhost:6379/0", "cluster", "Broker the Celery executor and workers share.",
+    secret=True, at_launch=True,
+)
+CELERY_BACKEND_URL = Setting(
+    "CELERY_BACKEND_URL", BACKEND_URL, "redis://localhost:6379/1", "cluster", "Where Celery workers leave step results.",
+    secret=True, at_launch=True,
+)
+INGEST_WORKER_CONCURRENCY = Setting(
+    "INGEST_WORKER_CONCURRENCY", integer(0), 0, "cluster", "Processes of the parse worker `ingest-pipeline workers start` runs; 0 = the CPU count."
+)
+INGEST_WORKER_DIR = Setting(
+    "INGEST_WORKER_DIR", PATH, "data/workers", "cluster", "Pid and log files of the Celery workers `ingest-pipeline workers` manages."
 )
 
 REGISTRY: tuple[Setting[Any], ...] = tuple(value for value in list(globals().values()) if isinstance(value, Setting))

@@ -15,7 +15,8 @@ import pytest
 
 from ingest_pipeline import neo4j_local
 from ingest_pipeline.resources import Neo4jResource
-from ingest_pipeline_tests.support import EXAMPLES, ingested, job_resources
+from ingest_pipeline_tests import services
+from ingest_pipeline_tests.support import EXAMPLES, StateBackend, ingested, job_resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -91,3 +92,24 @@ def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.terminate()
     process.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[services.Postgres]:
+    """A real PostgreSQL (Debian's postgresql: initdb + postgres as the postgres user) for the session."""
+    if services.postgres_binary("initdb") is None:
+        pytest.skip("PostgreSQL is not installed (make test-services installs it: apt-get install postgresql)")
+    with services.postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateBackend]:
+    """Each state test runs twice: on SQLite files in tmp_path, and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield StateBackend("sqlite", tmp_path, "")
+        return
+    server: services.Postgres = request.getfixturevalue("postgres")
+    database = server.create_database()
+    yield StateBackend("postgres", tmp_path, server.url(database))
+    server.drop_database(database)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline.jobs.ingest import ingest_sql_files
 from ingest_pipeline.local_run import graph_metadata  # noqa: F401 - re-exported for the tests
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
+from ingest_pipeline.state.ledger import Ledger
+from ingest_pipeline.state.parse_cache import ParseCache
 
 # The exact relationships an ingest of fixtures/warehouse produces.
 WAREHOUSE_EDGES = {
@@ -71,6 +74,34 @@ WAREHOUSE_EDGES = {
     ("marts.revenue.name", "DERIVES_FROM", "staging.customers.name"),
     ("marts.revenue.total", "DERIVES_FROM", "staging.orders.amount"),  # SUM(amount) through the CTE
 }
+
+
+class Clock:
+    """A clock the test moves: for TTLs, LRU order and retention."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    """Where a test's state lives: SQLite files in `folder`, or PostgreSQL at `url`."""
+
+    name: str
+    folder: Path
+    url: str
+
+    def cache(self, **options) -> ParseCache:
+        return ParseCache(self.folder / "c.db", state_url=self.url, **options)
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.folder / "l.db", state_url=self.url)
 
 
 def job_resources(neo4j: Neo4jResource, folder: Path) -> dict[str, Any]:

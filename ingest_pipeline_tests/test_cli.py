@@ -128,6 +128,24 @@ def test_config_check_names_each_failure_on_its_own_line(tmp_path):
     assert lines[4] == "FAIL  source folder data/raw (INGEST_SOURCE_DIR): does not exist"
 
 
+def test_config_check_of_a_cluster_probes_the_state_database_and_the_broker(postgres, tmp_path):
+    from ingest_pipeline_tests.services import free_port
+
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+
+    checked = run_cli(
+        "config", "check", "--timeout", "2", cwd=tmp_path, NEO4J_URI="bolt://127.0.0.1:1",
+        INGEST_STATE_URL=postgres.admin_url, INGEST_EXECUTOR="celery", CELERY_BROKER_URL=dead_broker,
+    )
+
+    lines = checked.stdout.splitlines()
+    assert checked.returncode == 1
+    assert lines[1].startswith(f"ok    state database {postgres.admin_url} (INGEST_STATE_URL): answers, PostgreSQL ")
+    assert lines[3].startswith(f"FAIL  cannot reach the Celery broker at {dead_broker} (CELERY_BROKER_URL)")
+    unreachable = run_cli("config", "check", "--timeout", "2", cwd=tmp_path, INGEST_STATE_URL=f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    assert "FAIL  cannot reach PostgreSQL at postgresql://u:***@127.0.0.1:" in unreachable.stdout and ":pw@" not in unreachable.stdout
+
+
 def test_config_check_lists_invalid_settings_and_probes_nothing(tmp_path):
     checked = run_cli("config", "check", cwd=tmp_path, INGEST_WORKERS="two", ENABLE_BATCHING="maybe")
 
@@ -136,3 +154,43 @@ def test_config_check_lists_invalid_settings_and_probes_nothing(tmp_path):
         "FAIL  INGEST_WORKERS='two' (environment): expected a whole number >= 0",
         "FAIL  ENABLE_BATCHING='maybe' (environment): expected one of true, false, 1, 0, yes, no, on, off",
     ]
+
+
+def test_cache_stats_from_postgres_when_the_state_url_is_set(postgres, tmp_path):
+    database = postgres.create_database()
+    url = postgres.url(database)
+    try:
+        cache = ParseCache(tmp_path / "unused.db", state_url=url)
+        cache.put_many({"k": extract_lineage("SELECT * FROM t", "postgres")})
+        cache.close()
+
+        stats = json.loads(run_cli("cache", "stats", "--json", cwd=tmp_path, INGEST_STATE_URL=url).stdout)
+
+        assert stats["entries"] == 1 and stats["path"].startswith(f"{url} (schema ingest_parse_cache)")
+        assert not (tmp_path / "data").exists()  # no SQLite file was created beside it
+    finally:
+        postgres.drop_database(database)
+
+
+def test_workers_start_status_stop_by_pid(tmp_path):
+    from ingest_pipeline_tests.services import redis_server
+
+    with redis_server() as redis:
+        env = {
+            "INGEST_WORKER_DIR": str(tmp_path / "workers"),
+            "INGEST_WORKER_CONCURRENCY": "1",
+            "CELERY_BROKER_URL": redis.url(0),
+            "CELERY_BACKEND_URL": redis.url(1),
+        }
+        started = run_cli("workers", "start", cwd=tmp_path, **env)
+        try:
+            assert started.returncode == 0, started.stderr
+            assert "parse: pid=" in started.stdout and "queue=dagster" in started.stdout
+            assert "writer: pid=" in started.stdout and "queue=neo4j_writer" in started.stdout
+            status = run_cli("workers", "status", cwd=tmp_path, **env)
+            assert status.returncode == 0 and status.stdout.count("running pid=") == 2
+        finally:
+            stopped = run_cli("workers", "stop", cwd=tmp_path, **env)
+        assert stopped.returncode == 0 and "stopped parse, writer" in stopped.stdout
+        after = run_cli("workers", "status", cwd=tmp_path, **env)
+        assert after.returncode == 3 and after.stdout.count("not running") == 2

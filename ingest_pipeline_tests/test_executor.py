@@ -83,3 +83,15 @@ def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_pa
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert ledger_ingested(state / "ledger.db") == 400
     assert graph_snapshot(neo4j) == clean
+
+
+def test_ingest_executor_setting_picks_the_default_and_the_sensor_keeps_it(monkeypatch):
+    from ingest_pipeline.batching import NewBatch
+    from ingest_pipeline.jobs.executor import default_config
+    from ingest_pipeline.sensors import run_config_for
+
+    big = NewBatch("b1", [f"f{i}.sql" for i in range(300)], "normal")
+    for choice, expected in (("celery", {"celery": {}}), ("in_process", IN_PROCESS_CONFIG), ("multiprocess", multiprocess_config())):
+        monkeypatch.setenv("INGEST_EXECUTOR", choice)
+        assert default_config() == expected
+        assert run_config_for(big, "src", "default", in_process_max_files=200)["execution"]["config"] == expected

@@ -1,10 +1,14 @@
-"""The ingestion ledger: status transitions, attempts, graph binding, and the planner's use of it."""
+"""The ingestion ledger on SQLite and on PostgreSQL: status transitions, attempts, graph binding,
+batches claimed by concurrent sensors, metric totals, the catalog and the OpenLineage outbox."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+from pathlib import Path
 
 from ingest_pipeline.sources import sha256_of
+from ingest_pipeline.lineage.model import ColumnRef, TableRef
 from ingest_pipeline.state.ledger import FAILED, INGESTED, IngestedFile, Ledger
 
 
@@ -12,8 +16,8 @@ def ingest_all(ledger: Ledger, root, paths):
     ledger.mark_ingested(IngestedFile(p, sha256_of(root / p), 1, 1) for p in paths)
 
 
-def test_failed_attempts_count_up_and_success_resets(tmp_path):
-    ledger = Ledger(tmp_path / "l.db")
+def test_failed_attempts_count_up_and_success_resets(backend):
+    ledger = backend.ledger()
     ledger.mark_failed({"a.sql": "boom"})
     ledger.mark_failed({"a.sql": "boom again"})
     assert (ledger.get("a.sql").status, ledger.get("a.sql").attempts) == (FAILED, 2)
@@ -26,11 +30,11 @@ def test_failed_attempts_count_up_and_success_resets(tmp_path):
     assert entry.ingested_at is not None
 
 
-def test_another_graph_makes_everything_pending(tmp_path):
-    source = tmp_path / "src"
+def test_another_graph_makes_everything_pending(backend):
+    source = backend.folder / "src"
     source.mkdir()
     (source / "a.sql").write_text("SELECT 1")
-    ledger = Ledger(tmp_path / "l.db")
+    ledger = backend.ledger()
     assert ledger.bind_graph("graph-1") is False  # first binding: nothing to reset
     ingest_all(ledger, source, ["a.sql"])
     assert ledger.bind_graph("graph-1") is False
@@ -62,13 +66,76 @@ def test_a_version_1_ledger_is_upgraded_in_place(tmp_path):
     assert (entry.status, entry.sha256, entry.derivation) == (INGESTED, "abc", None)
 
 
-def test_openlineage_outbox_keeps_first_queued_order_and_survives_reopening(tmp_path):
-    ledger = Ledger(tmp_path / "l.db")
+def test_openlineage_outbox_keeps_first_queued_order_and_survives_reopening(backend):
+    ledger = backend.ledger()
     assert ledger.queue_exports(["b.sql", "a.sql"], now=1.0) == ["a.sql", "b.sql"]
     assert ledger.queue_exports(["c.sql", "a.sql"], now=2.0) == ["a.sql", "b.sql", "c.sql"]  # a.sql keeps its place
     ledger.clear_exports(["a.sql", "c.sql"])
     ledger.close()
 
-    reopened = Ledger(tmp_path / "l.db")
+    reopened = backend.ledger()
     assert reopened.queue_exports([], now=3.0) == ["b.sql"]
     reopened.close()
+
+
+def _claim(path: str, url: str, worker: int, paths: list[str], claimed) -> None:
+    ledger = Ledger(Path(path), state_url=url)
+    for start in range(0, len(paths), 5):
+        claimed.put(ledger.create_batch(f"w{worker}-{start}", paths[start : start + 5], "normal", 1.0))
+    ledger.close()
+
+
+def test_concurrent_sensors_claim_each_pending_change_exactly_once(backend):
+    paths = [f"f{i:03d}.sql" for i in range(60)]
+    ledger = backend.ledger()
+    ledger.note_changes({p: (1, 1) for p in paths}, now=1.0)
+    context = multiprocessing.get_context("spawn")
+    claimed = context.Queue()
+    workers = [
+        context.Process(target=_claim, args=(str(backend.folder / "l.db"), backend.url, w, paths[w * 7 :] + paths[: w * 7], claimed))
+        for w in range(3)
+    ]
+    for process in workers:
+        process.start()
+    batches = [claimed.get(timeout=120) for _ in range(3 * 12)]
+    for process in workers:
+        process.join(timeout=60)
+
+    every_claim = sorted(p for batch in batches for p in batch)
+    assert every_claim == paths  # each file in exactly one batch
+    assert sorted(p for b in ledger.open_batches() for p in ledger.batch_paths(b)) == paths
+    assert ledger.pending_changes() == {}
+    assert ledger.create_batch("late", paths[:5], "normal", 2.0) == []  # nothing left to claim: no batch
+    assert "late" not in ledger.open_batches()
+
+
+def _accumulate(path: str, url: str, count: int) -> None:
+    ledger = Ledger(Path(path), state_url=url)
+    for _ in range(count):
+        ledger.accumulate_metrics({("files_total", "source=a"): 1.0, ("runs_total", ""): 0.5})
+    ledger.close()
+
+
+def test_metric_totals_from_many_processes_add_up(backend):
+    backend.ledger().close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_accumulate, args=(str(backend.folder / "l.db"), backend.url, 40)) for _ in range(3)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=120)
+
+    totals = backend.ledger().accumulate_metrics({})
+    assert totals == {("files_total", "source=a"): 120.0, ("runs_total", ""): 60.0}
+
+
+def test_catalog_dependencies_and_stale_dependents(backend):
+    ledger = backend.ledger()
+    orders = TableRef("", "raw", "orders")
+    ledger.replace_definitions(["a.sql"], {"a.sql": [(0, "raw.orders", [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())])]})
+    ledger.mark_ingested([IngestedFile("b.sql", "b" * 64, 1, 1), IngestedFile("c.sql", "c" * 64, 1, 1)])
+    ledger.replace_definition_dependencies(["b.sql", "c.sql"], {"b.sql": {"raw.orders"}, "c.sql": {"raw.other"}})
+
+    assert ledger.definitions() == {"raw.orders": [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())]}
+    assert ledger.mark_dependents_stale({"raw.orders"}, exclude=set()) == ["b.sql"]
+    assert ledger.get("b.sql").status == "pending" and ledger.get("c.sql").status == INGESTED

@@ -1,4 +1,8 @@
-"""The SQLite parse cache: keys, LRU, TTL, self-healing, and many processes at once."""
+"""The parse cache: keys, LRU, TTL, self-healing and many processes at once, on SQLite and on PostgreSQL.
+
+Tests taking the `backend` fixture run on both stores (one suite, two implementations); the
+others exercise what only one of them has (a damaged file, an unreachable server).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from ingest_pipeline.lineage import extract_lineage
@@ -13,17 +18,8 @@ from ingest_pipeline.derivation import Derivation
 from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache, cache_key
 from ingest_pipeline.state.sqlite import StateFileError
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from ingest_pipeline.state.store import StateUnavailableError
+from ingest_pipeline_tests.support import Clock
 
 
 def model(table: str):
@@ -46,8 +42,8 @@ def test_key_depends_on_bytes_and_every_part_of_the_derivation(other):
     assert cache_key(sha, base) != cache_key(sha, other)
 
 
-def test_round_trip_and_counters(tmp_path):
-    cache = ParseCache(tmp_path / "c.db")
+def test_round_trip_and_counters(backend):
+    cache = backend.cache()
     cache.put_many({"k1": model("a")})
 
     found = cache.get_many(["k1", "k2"])
@@ -58,9 +54,9 @@ def test_round_trip_and_counters(tmp_path):
     assert 0 < stats.value_bytes < 200  # compressed JSON, not a pickle of the AST
 
 
-def test_lru_evicts_the_least_recently_used(tmp_path):
+def test_lru_evicts_the_least_recently_used(backend):
     clock = Clock()
-    cache = ParseCache(tmp_path / "c.db", max_entries=3, clock=clock)
+    cache = backend.cache(max_entries=3, clock=clock)
     for key in ("a", "b", "c"):
         cache.put_many({key: model(key)})
         clock.advance(1)
@@ -74,9 +70,9 @@ def test_lru_evicts_the_least_recently_used(tmp_path):
     assert cache.stats().evictions == 1
 
 
-def test_ttl_expiry_drops_only_stale_entries(tmp_path):
+def test_ttl_expiry_drops_only_stale_entries(backend):
     clock = Clock()
-    cache = ParseCache(tmp_path / "c.db", ttl_days=30, clock=clock)
+    cache = backend.cache(ttl_days=30, clock=clock)
     cache.put_many({"old": model("old")})
     clock.advance(20 * 86_400)
     cache.put_many({"new": model("new")})
@@ -86,12 +82,38 @@ def test_ttl_expiry_drops_only_stale_entries(tmp_path):
     assert set(cache.get_many(["old", "new"])) == {"new"}
 
 
-def test_garbled_entry_is_a_miss(tmp_path):
-    cache = ParseCache(tmp_path / "c.db")
+def test_garbled_entry_is_a_miss_and_the_next_put_replaces_it(backend):
+    cache = backend.cache()
     cache.put_many({"k": model("a")})
-    sqlite3.connect(tmp_path / "c.db").execute("UPDATE entries SET value = x'00ff'").connection.commit()
+    cache._db.execute("UPDATE entries SET value = ?", (b"\x00\xff",))
 
     assert cache.get_many(["k"]) == {}
+    cache.put_many({"k": model("a")})
+    assert cache.get_many(["k"]) == {"k": model("a")}
+
+
+def test_the_first_writer_of_a_key_wins(backend):
+    """Two workers that parsed the same bytes: INSERT ... ON CONFLICT DO NOTHING keeps the first entry."""
+    first, second = backend.cache(), backend.cache()
+    first.put_many({"k": model("a")})
+    second.put_many({"k": model("b")})
+
+    assert second.get_many(["k"]) == {"k": model("a")}
+    assert first.stats().entries == 1
+
+
+def test_a_cache_of_a_newer_version_is_moved_aside_and_replaced(backend):
+    cache = backend.cache()
+    cache.put_many({"k": model("a")})
+    cache._db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    cache.close()
+
+    reopened = backend.cache()
+
+    assert reopened.recovered and "schema version 999 is newer" in reopened.recovered
+    assert reopened.stats().entries == 0
+    reopened.put_many({"k": model("a")})
+    assert set(reopened.get_many(["k"])) == {"k"}
 
 
 def _corrupt_pages(path: Path) -> None:
@@ -101,21 +123,12 @@ def _corrupt_pages(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        pytest.param(_corrupt_pages, id="damaged-pages"),
-        pytest.param(
-            lambda p: sqlite3.connect(p).execute("UPDATE meta SET value = '999'").connection.commit(), id="newer-schema"
-        ),
-    ],
-)
-def test_a_damaged_cache_of_ours_is_moved_aside_and_replaced(tmp_path, damage):
+def test_a_damaged_cache_file_is_moved_aside_and_replaced(tmp_path):
     path = tmp_path / "c.db"
     cache = ParseCache(path)
     cache.put_many({f"k{i}": model(f"t{i}") for i in range(200)})  # several pages
     cache.close()
-    damage(path)
+    _corrupt_pages(path)
 
     cache = ParseCache(path)
 
@@ -161,8 +174,8 @@ def test_unwritable_location_names_the_path_and_variable(tmp_path):
     assert str(blocker) in str(error.value)
 
 
-def _hammer(path: str, worker: int, count: int) -> None:
-    cache = ParseCache(Path(path), max_entries=100_000)
+def _hammer(path: str, url: str, worker: int, count: int) -> None:
+    cache = ParseCache(Path(path), max_entries=100_000, state_url=url)
     for i in range(count):
         cache.put_many({f"w{worker}-{i}": model(f"t{worker}_{i}")})
         cache.get_many([f"w{(worker + 1) % 4}-{i}", f"w{worker}-{i}"])
@@ -171,21 +184,50 @@ def _hammer(path: str, worker: int, count: int) -> None:
     cache.close()
 
 
-def test_many_processes_lose_and_garble_nothing(tmp_path):
-    path = tmp_path / "c.db"
-    ParseCache(path).close()
+def test_many_processes_lose_and_garble_nothing(backend):
+    backend.cache().close()
+    count = 150 if backend.name == "sqlite" else 60  # a network round trip per statement: fewer, same contention
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_hammer, args=(str(path), w, 150)) for w in range(4)]
+    workers = [context.Process(target=_hammer, args=(str(backend.folder / "c.db"), backend.url, w, count)) for w in range(4)]
     for process in workers:
         process.start()
     for process in workers:
         process.join(timeout=240)
     assert [p.exitcode for p in workers] == [0, 0, 0, 0]
 
-    cache = ParseCache(path)
-    keys = [f"w{w}-{i}" for w in range(4) for i in range(150)]
+    cache = backend.cache()
+    keys = [f"w{w}-{i}" for w in range(4) for i in range(count)]
     found = cache.get_many(keys)
-    assert len(found) == 600
-    assert all(found[f"w{w}-{i}"] == model(f"t{w}_{i}") for w in range(4) for i in range(150))
+    assert len(found) == 4 * count
+    assert all(found[f"w{w}-{i}"] == model(f"t{w}_{i}") for w in range(4) for i in range(count))
     stats = cache.stats()
-    assert stats.hits + stats.misses == 600 * 2 + 600
+    assert stats.hits + stats.misses == 4 * count * 2 + 4 * count
+
+
+def test_an_unreachable_postgres_is_one_error_naming_the_setting_not_the_password():
+    from ingest_pipeline_tests.services import free_port
+
+    url = f"postgresql://ingest:s3cret@127.0.0.1:{free_port()}/state"
+
+    with pytest.raises(StateUnavailableError, match="INGEST_STATE_URL") as error:
+        ParseCache(Path("unused.db"), state_url=url)
+
+    assert "s3cret" not in str(error.value) and "ingest:***@127.0.0.1" in str(error.value)
+
+
+def test_a_schema_of_another_application_is_an_error_and_left_untouched(postgres):
+    database = postgres.create_database()
+    url = postgres.url(database)
+    foreign = psycopg2.connect(url)
+    foreign.autocommit = True
+    foreign.cursor().execute("CREATE SCHEMA ingest_parse_cache; CREATE TABLE ingest_parse_cache.invoices (id INTEGER)")
+    try:
+        with pytest.raises(StateFileError, match="INGEST_STATE_URL") as error:
+            ParseCache(Path("unused.db"), state_url=url)
+        assert "not the parse cache" in str(error.value)
+        cursor = foreign.cursor()
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'ingest_parse_cache'")
+        assert cursor.fetchall() == [("invoices",)]
+    finally:
+        foreign.close()
+        postgres.drop_database(database)

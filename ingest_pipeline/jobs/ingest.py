@@ -32,7 +32,8 @@ from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
 from ingest_pipeline import dead_letters, writer_slot
-from ingest_pipeline.jobs.executor import ingest_executor, worker_count
+from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
+from ingest_pipeline.jobs.executor import default_config, ingest_executor, worker_count
 from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.lineage import FileLineage, build_catalog
@@ -192,8 +193,8 @@ def plan_batch(
 def _guard_writer_slot(context: OpExecutionContext) -> None:
     """Record where this run's worker lives, free the writer slot from runs that died holding it,
     and say up front when the writer will have to wait for another run."""
-    execution = (context.run_config.get("execution") or {}).get("config") or {}
-    if not execution or {"in_process", "multiprocess"} & set(execution):
+    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    if {"in_process", "multiprocess"} & set(execution):
         # Orchestrated on this host: the run worker's pid can be checked here later.
         context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
     writer_slot.free_dead_holders(context.instance, context.log.warning)
@@ -276,6 +277,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
 @op(
     ins={"plan": In(BatchPlan), "chunks": In(list[ChunkResult])},
     pool="neo4j_writer",
+    tags=WRITER_STEP_TAGS,  # on Celery: the single writer worker's queue
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
     description="The single writer: replace each file's contribution in Neo4j, then mark it in the ledger.",
 )
@@ -444,9 +446,14 @@ def report(
 
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
-    execution = (context.run_config.get("execution") or {}).get("config") or {}
-    mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
-    workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
+    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    mode = next(iter(execution))  # a Celery worker process may run report and the parse steps alike
+    if mode != "celery":
+        mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
+    if mode == "celery":
+        workers = len({c.pid for c in chunks})  # the worker processes that parsed
+    else:
+        workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
     plan_end = next(
         (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
     )

@@ -10,6 +10,7 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline import settings as s
 from ingest_pipeline.resources.neo4j import Neo4jResource
 from ingest_pipeline.resources.state import LedgerResource, ParseCacheResource
+from ingest_pipeline.resources.step_outputs import StateIOManager
 
 T = TypeVar("T")
 
@@ -52,14 +53,23 @@ def parse_cache_resource(config: s.Settings) -> ParseCacheResource:
         enabled=config[s.ENABLE_PARSE_CACHE],
         max_entries=config[s.PARSE_CACHE_MAX_ENTRIES],
         ttl_days=config[s.PARSE_CACHE_TTL_DAYS],
+        state_url=launch_value(config, s.INGEST_STATE_URL),
     )
 
 
 def resources(config: s.Settings) -> dict[str, Any]:
-    """The code location's resources, by the names the ops ask for."""
-    return {
+    """The code location's resources, by the names the ops ask for.
+
+    With INGEST_STATE_URL set, step outputs go to PostgreSQL too (io_manager), so steps on other
+    hosts (Celery workers) share nothing but that database; otherwise Dagster's default keeps them
+    under DAGSTER_HOME as before.
+    """
+    found: dict[str, Any] = {
         "neo4j": neo4j_resource(config),
         "parse_cache": parse_cache_resource(config),
-        "ledger": LedgerResource(path=config[s.INGEST_LEDGER_PATH]),
+        "ledger": LedgerResource(path=config[s.INGEST_LEDGER_PATH], state_url=launch_value(config, s.INGEST_STATE_URL)),
         "prometheus": PrometheusResource(gateway=config[s.PROMETHEUS_PUSHGATEWAY]),
     }
+    if config[s.INGEST_STATE_URL]:
+        found["io_manager"] = StateIOManager(state_url=launch_value(config, s.INGEST_STATE_URL))
+    return found

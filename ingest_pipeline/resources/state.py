@@ -1,4 +1,5 @@
-"""Dagster resources over the SQLite state: the parse cache and the ingestion ledger."""
+"""Dagster resources over the state: the parse cache and the ingestion ledger (SQLite files, or
+PostgreSQL when INGEST_STATE_URL is set)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class ParseCacheResource(ConfigurableResource):
     enabled: bool = settings.ENABLE_PARSE_CACHE.field()
     max_entries: int = settings.PARSE_CACHE_MAX_ENTRIES.field()
     ttl_days: float = settings.PARSE_CACHE_TTL_DAYS.field()
+    state_url: str = settings.INGEST_STATE_URL.field()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # The health check runs when the resource starts: a bad file is moved aside with one warning.
@@ -29,7 +31,7 @@ class ParseCacheResource(ConfigurableResource):
     def open(self) -> ParseCache | None:
         if not self.enabled:
             return None
-        cache = ParseCache(Path(self.path), max_entries=self.max_entries, ttl_days=self.ttl_days)
+        cache = ParseCache(Path(self.path), max_entries=self.max_entries, ttl_days=self.ttl_days, state_url=self.state_url)
         if cache.recovered:
             get_dagster_logger().warning(f"parse cache: {cache.recovered}")
         return cache
@@ -39,12 +41,13 @@ class LedgerResource(ConfigurableResource):
     """Per-file ingestion state (INGEST_LEDGER_PATH): what the graph is known to hold."""
 
     path: str = settings.INGEST_LEDGER_PATH.field()
+    state_url: str = settings.INGEST_STATE_URL.field()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self.open().close()
 
     def open(self) -> Ledger:
-        ledger = Ledger(Path(self.path))
+        ledger = Ledger(Path(self.path), state_url=self.state_url)
         if ledger.recovered:
             get_dagster_logger().warning(f"ingestion ledger: {ledger.recovered}; every file will be re-ingested")
         return ledger

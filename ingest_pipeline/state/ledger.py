@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline.lineage.model import ColumnRef, TableRef
-from ingest_pipeline.state.sqlite import LEDGER_ID, open_database, transaction
+from ingest_pipeline.state.sqlite import LEDGER_ID
+from ingest_pipeline.state.store import StoreSpec, open_store
 
 SCHEMA_VERSION = 2
 # schema version -> the statements that upgrade a ledger of that version to the next one.
@@ -86,6 +87,7 @@ CREATE TABLE IF NOT EXISTS metric_totals (
 CREATE TABLE IF NOT EXISTS openlineage_outbox (path TEXT PRIMARY KEY, queued_at REAL NOT NULL);
 """
 
+SPEC = StoreSpec("ingest_ledger", SCHEMA, SCHEMA_VERSION, "INGEST_LEDGER_PATH", LEDGER_ID, "the ingestion ledger", MIGRATIONS)
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
 _ENTRY_COLUMNS = "path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at, updated_at, derivation"
 
@@ -125,18 +127,20 @@ class IngestedFile:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "INGEST_LEDGER_PATH", LEDGER_ID, MIGRATIONS)
-        self._db = opened.connection
-        self.recovered = opened.recovered
+    """The ledger in the SQLite file at `path`, or in PostgreSQL when `state_url` is set."""
+
+    def __init__(self, path: Path, *, state_url: str = "") -> None:
+        self._db = open_store(SPEC, path, state_url)
+        # The SQLite file as before, or where in PostgreSQL (a URL without its password): for messages.
+        self.path: Path | str = Path(path) if not state_url else self._db.location
+        self.recovered = self._db.recovered
 
     def close(self) -> None:
         self._db.close()
 
     def bind_graph(self, graph_id: str) -> bool:
         """Make the ledger speak for graph_id. True if it spoke for another graph (now reset)."""
-        with transaction(self._db):
+        with self._db.transaction():
             row = self._db.execute("SELECT value FROM meta WHERE key = 'graph_id'").fetchone()
             if row is not None and row[0] == graph_id:
                 return False
@@ -167,7 +171,7 @@ class Ledger:
     def mark_ingested(self, files: Iterable[IngestedFile]) -> None:
         now = time.time()
         rows = [(f.path, f.sha256, f.size_bytes, f.mtime_ns, INGESTED, now, now, f.derivation) for f in files]
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany(
                 "INSERT INTO files(path, sha256, size_bytes, mtime_ns, status, attempts, last_error, "
                 "ingested_at, updated_at, derivation) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?) "
@@ -183,20 +187,20 @@ class Ledger:
         """Record a failed attempt per path (error message), counting attempts; `now` is when (default: now)."""
         now = time.time() if now is None else now
         sha256s = sha256s or {}
-        with transaction(self._db):
+        with self._db.transaction():
             for path, error in sorted(failures.items()):
                 self._db.execute(
                     "INSERT INTO files(path, sha256, status, attempts, last_error, updated_at) "
                     "VALUES (?, ?, ?, 1, ?, ?) "
-                    "ON CONFLICT(path) DO UPDATE SET status = excluded.status, attempts = attempts + 1, "
+                    "ON CONFLICT(path) DO UPDATE SET status = excluded.status, attempts = files.attempts + 1, "
                     "last_error = excluded.last_error, updated_at = excluded.updated_at, "
-                    "sha256 = COALESCE(excluded.sha256, sha256)",
+                    "sha256 = COALESCE(excluded.sha256, files.sha256)",
                     (path, sha256s.get(path), FAILED, error[:2000], now),
                 )
 
     def forget(self, paths: Iterable[str]) -> None:
         """Drop deleted files once their removal from the graph committed."""
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
 
     def counts(self) -> dict[str, int]:
@@ -204,7 +208,7 @@ class Ledger:
 
     def touch(self, path: str, size_bytes: int, mtime_ns: int) -> None:
         """A file whose mtime changed but whose bytes did not: remember the new stat, nothing else."""
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.execute(
                 "UPDATE files SET size_bytes = ?, mtime_ns = ? WHERE path = ?", (size_bytes, mtime_ns, path)
             )
@@ -225,33 +229,40 @@ class Ledger:
         """
         known = self.pending_changes()
         repeats = 0
-        with transaction(self._db):
+        with self._db.transaction():
             for path, (size, mtime) in sorted(changes.items()):
                 previous = known.get(path)
                 deleted = size is None
                 if previous is None:
                     self._db.execute(
-                        "INSERT INTO pending_changes VALUES (?, ?, ?, ?, ?, ?, 1)", (path, size, mtime, deleted, now, now)
+                        "INSERT INTO pending_changes VALUES (?, ?, ?, ?, ?, ?, 1)", (path, size, mtime, int(deleted), now, now)
                     )
                 elif (previous.size_bytes, previous.mtime_ns, previous.deleted) != (size, mtime, deleted):
                     repeats += 1
                     self._db.execute(
                         "UPDATE pending_changes SET size_bytes = ?, mtime_ns = ?, deleted = ?, last_changed = ?, "
                         "sightings = sightings + 1 WHERE path = ?",
-                        (size, mtime, deleted, now, path),
+                        (size, mtime, int(deleted), now, path),
                     )
             gone = sorted(set(known) - set(changes))
             self._db.executemany("DELETE FROM pending_changes WHERE path = ?", [(p,) for p in gone])
         return repeats
 
-    def create_batch(self, batch_id: str, paths: list[str], priority: str, now: float) -> None:
-        with transaction(self._db):
-            self._db.execute(
-                "INSERT INTO batches(batch_id, priority, status, created_at) VALUES (?, ?, 'requested', ?)",
-                (batch_id, priority, now),
-            )
-            self._db.executemany("INSERT INTO batch_files(batch_id, path) VALUES (?, ?)", [(batch_id, p) for p in paths])
-            self._db.executemany("DELETE FROM pending_changes WHERE path = ?", [(p,) for p in paths])
+    def create_batch(self, batch_id: str, paths: list[str], priority: str, now: float) -> list[str]:
+        """Claim `paths` for a new batch and return the claimed ones: only changes still pending and in
+        no open batch, decided under the writer lock, so concurrent sensors never batch a file twice.
+        Nothing claimed, no batch."""
+        with self._db.transaction():
+            pending = {row[0] for row in self._db.execute("SELECT path FROM pending_changes")}
+            claimed = [p for p in paths if p in pending and p not in self.in_flight_paths()]
+            if claimed:
+                self._db.execute(
+                    "INSERT INTO batches(batch_id, priority, status, created_at) VALUES (?, ?, 'requested', ?)",
+                    (batch_id, priority, now),
+                )
+                self._db.executemany("INSERT INTO batch_files(batch_id, path) VALUES (?, ?)", [(batch_id, p) for p in claimed])
+                self._db.executemany("DELETE FROM pending_changes WHERE path = ?", [(p,) for p in claimed])
+        return claimed
 
     def batch_paths(self, batch_id: str) -> list[str]:
         rows = self._db.execute("SELECT path FROM batch_files WHERE batch_id = ? ORDER BY path", (batch_id,))
@@ -268,7 +279,7 @@ class Ledger:
         return {row[0] for row in rows}
 
     def close_batch(self, batch_id: str, status: str, now: float) -> None:
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.execute(
                 "UPDATE batches SET status = ?, closed_at = ? WHERE batch_id = ?", (status, now, batch_id)
             )
@@ -284,10 +295,10 @@ class Ledger:
 
         Publishing inside the write transaction means two runs can never push totals out of order.
         """
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany(
                 "INSERT INTO metric_totals(name, series, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(name, series) DO UPDATE SET value = value + excluded.value",
+                "ON CONFLICT(name, series) DO UPDATE SET value = metric_totals.value + excluded.value",
                 [(name, series, value) for (name, series), value in sorted(increments.items())],
             )
             totals = {(row[0], row[1]): row[2] for row in self._db.execute("SELECT name, series, value FROM metric_totals")}
@@ -315,12 +326,12 @@ class Ledger:
             for path, found in definitions.items()
             for index, table, columns in found
         ]
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany("DELETE FROM column_definitions WHERE path = ?", [(p,) for p in paths])
             self._db.executemany("INSERT INTO column_definitions VALUES (?, ?, ?, ?)", rows)
 
     def replace_definition_dependencies(self, paths: Iterable[str], dependencies: dict[str, set[str]]) -> None:
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany("DELETE FROM definition_dependencies WHERE path = ?", [(p,) for p in paths])
             self._db.executemany(
                 "INSERT INTO definition_dependencies VALUES (?, ?)",
@@ -338,7 +349,7 @@ class Ledger:
             [*sorted(tables), INGESTED],
         )
         stale = sorted(row[0] for row in rows if row[0] not in exclude)
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany(
                 "UPDATE files SET status = ?, updated_at = ? WHERE path = ?", [(PENDING, time.time(), p) for p in stale]
             )
@@ -348,12 +359,12 @@ class Ledger:
 
     def queue_exports(self, paths: Iterable[str], now: float) -> list[str]:
         """Add paths to the outbox (a path already there keeps its place); returns the whole outbox, oldest first."""
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany(
                 "INSERT INTO openlineage_outbox VALUES (?, ?) ON CONFLICT(path) DO NOTHING", [(p, now) for p in paths]
             )
         return [row[0] for row in self._db.execute("SELECT path FROM openlineage_outbox ORDER BY queued_at, path")]
 
     def clear_exports(self, paths: Iterable[str]) -> None:
-        with transaction(self._db):
+        with self._db.transaction():
             self._db.executemany("DELETE FROM openlineage_outbox WHERE path = ?", [(p,) for p in paths])

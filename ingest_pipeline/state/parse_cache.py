@@ -1,8 +1,9 @@
-"""Content-addressed cache of lineage models in SQLite, shared by parallel parse steps.
+"""Content-addressed cache of lineage models, shared by parallel parse steps (SQLite file or PostgreSQL).
 
 Key: sha256(file bytes) + the derivation (extractor version, sqlglot version, dialect, column
 switch), so an upgrade, another dialect or INGEST_COLUMN_LINEAGE never serves a stale model. Values are zlib-compressed JSON. Recency for LRU is collected in memory
-and written once per flush, so a run of cache hits does not become a storm of writes.
+and written once per flush, so a run of cache hits does not become a storm of writes. New entries
+go in with INSERT ... ON CONFLICT DO NOTHING: two workers that parsed the same bytes agree.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from ingest_pipeline.derivation import Derivation
 from ingest_pipeline.lineage.model import FileLineage
-from ingest_pipeline.state.sqlite import PARSE_CACHE_ID, open_database, transaction
+from ingest_pipeline.state.sqlite import PARSE_CACHE_ID
+from ingest_pipeline.state.store import StoreSpec, open_store
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -31,7 +33,9 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_last_used ON entries(last_used);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+SPEC = StoreSpec("ingest_parse_cache", SCHEMA, SCHEMA_VERSION, "PARSE_CACHE_PATH", PARSE_CACHE_ID, "the parse cache")
 _SQLITE_MAX_VARIABLES = 900
+_TABLES = ("entries", "counters")
 
 
 def cache_key(sha256: str, derivation: Derivation) -> str:
@@ -77,7 +81,10 @@ class CacheStats:
 
 
 class ParseCache:
-    """One process's handle on the cache file. Not thread-safe; open one per process."""
+    """One process's handle on the cache: the SQLite file at `path`, or PostgreSQL when `state_url` is set.
+
+    Not thread-safe; open one per process.
+    """
 
     def __init__(
         self,
@@ -85,15 +92,19 @@ class ParseCache:
         max_entries: int = 10_000,
         ttl_days: float = 30.0,
         clock: Callable[[], float] = time.time,
+        *,
+        state_url: str = "",
     ) -> None:
-        self.path = path
         self.clock = clock
         self.max_entries = max_entries
         self.ttl_days = ttl_days
-        opened = open_database(path, SCHEMA, SCHEMA_VERSION, "PARSE_CACHE_PATH", PARSE_CACHE_ID)
-        self._db = opened.connection
-        self.recovered = opened.recovered
+        self._db = open_store(SPEC, path, state_url)
+        # The SQLite file as before, or where in PostgreSQL (a URL without its password): for messages.
+        self.path: Path | str = Path(path) if not state_url else self._db.location
+        self.recovered = self._db.recovered
         self._touched: set[str] = set()
+        # Keys whose stored value did not decode: replaced by the next put, not kept forever.
+        self._garbled: set[str] = set()
         self.hits = 0
         self.misses = 0
         self.evictions = 0
@@ -112,7 +123,7 @@ class ParseCache:
                 try:
                     found[key] = decode(blob)
                 except (zlib.error, ValueError, KeyError, TypeError):
-                    continue  # a garbled entry is a miss; the fresh parse overwrites it
+                    self._garbled.add(key)  # a miss; the fresh parse replaces it
         self.hits += len(found)
         self.misses += len(set(keys)) - len(found)
         self._touched.update(found)
@@ -122,14 +133,16 @@ class ParseCache:
         if not models:
             return
         now = self.clock()
-        rows = [(key, encode(model), now, now) for key, model in models.items()]
-        with transaction(self._db):
+        rows = [(key, encode(model), now, now) for key, model in sorted(models.items())]
+        garbled = sorted(self._garbled & set(models))
+        with self._db.transaction():
+            self._db.executemany("DELETE FROM entries WHERE key = ?", [(key,) for key in garbled])
             self._db.executemany(
-                "INSERT INTO entries(key, value, created_at, last_used) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, last_used = excluded.last_used",
+                "INSERT INTO entries(key, value, created_at, last_used) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
                 rows,
             )
             self.evictions += self._evict_over_limit()
+        self._garbled -= set(garbled)
 
     def flush(self) -> None:
         """Write recency of hits and this handle's hit/miss/eviction counts, in one transaction."""
@@ -137,7 +150,7 @@ class ParseCache:
             return
         now = self.clock()
         touched = sorted(self._touched)
-        with transaction(self._db):
+        with self._db.transaction():
             for start in range(0, len(touched), _SQLITE_MAX_VARIABLES):
                 batch = touched[start : start + _SQLITE_MAX_VARIABLES]
                 marks = ",".join("?" * len(batch))
@@ -146,7 +159,7 @@ class ParseCache:
                 if value:
                     self._db.execute(
                         "INSERT INTO counters(name, value) VALUES (?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        "ON CONFLICT(name) DO UPDATE SET value = counters.value + excluded.value",
                         (name, value),
                     )
         self._touched.clear()
@@ -165,15 +178,15 @@ class ParseCache:
     def expire(self) -> int:
         """Drop entries unused for longer than the TTL; returns how many."""
         cutoff = self.clock() - self.ttl_days * 86_400
-        with transaction(self._db):
+        with self._db.transaction():
             removed = self._db.execute("DELETE FROM entries WHERE last_used < ?", (cutoff,)).rowcount
         return removed
 
     def vacuum(self) -> None:
-        self._db.execute("VACUUM")
+        self._db.vacuum(_TABLES)
 
     def clear(self) -> int:
-        with transaction(self._db):
+        with self._db.transaction():
             removed = self._db.execute("DELETE FROM entries").rowcount
             self._db.execute("DELETE FROM counters")
         self._touched.clear()
@@ -186,10 +199,9 @@ class ParseCache:
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0), MIN(created_at), MAX(created_at) FROM entries"
         ).fetchone()
         counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
-        size = sum(Path(f"{self.path}{suffix}").stat().st_size for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
         return CacheStats(
             entries=entries,
-            size_bytes=size,
+            size_bytes=self._db.size_bytes(_TABLES),
             value_bytes=value_bytes,
             hits=counters.get("hits", 0),
             misses=counters.get("misses", 0),

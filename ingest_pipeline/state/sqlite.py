@@ -11,20 +11,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from ingest_pipeline.state.store import StateFileError, StoreSpec
 
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_HEADER = b"SQLite format 3\x00"
-# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1".
+# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1", "IPS1".
 PARSE_CACHE_ID = 0x49504331
 LEDGER_ID = 0x49504C31
-_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger"}
-
-
-class StateFileError(RuntimeError):
-    """A state file cannot be created where it is configured."""
+STEP_OUTPUTS_ID = 0x49505331
+_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger", STEP_OUTPUTS_ID: "the step-output store"}
 
 
 @dataclass
@@ -75,7 +75,9 @@ def open_database(
     connection = connect(path)
     connection.execute(f"PRAGMA application_id = {int(application_id)}")
     connection.executescript(schema)  # idempotent CREATE ... IF NOT EXISTS statements
-    connection.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(schema_version),))
+    connection.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO NOTHING", (str(schema_version),)
+    )
     return OpenedDatabase(connection, recovered)
 
 
@@ -168,3 +170,34 @@ class transaction:  # noqa: N801 - used as a context manager, reads like `with t
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.connection.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class SqliteStore:
+    """A store in a SQLite file of ours (see state/store.py): one host, many processes."""
+
+    def __init__(self, path: Path, spec: StoreSpec) -> None:
+        opened = open_database(path, spec.schema, spec.version, spec.path_setting, spec.application_id, spec.migrations)
+        self.path = path
+        self.location = str(path)
+        self.recovered = opened.recovered
+        self._db = opened.connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    def transaction(self) -> transaction:
+        return transaction(self._db)
+
+    def size_bytes(self, tables: Sequence[str]) -> int:
+        """The file and its write-ahead log (every table of the store lives in the one file)."""
+        files = (Path(f"{self.path}{suffix}") for suffix in ("", "-wal"))
+        return sum(f.stat().st_size for f in files if f.exists())
+
+    def vacuum(self, tables: Sequence[str]) -> None:
+        self._db.execute("VACUUM")
+
+    def close(self) -> None:
+        self._db.close()
