@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline.jobs.cluster import DEFAULT_QUEUE, WRITER_QUEUE
-from ingest_pipeline.writer_slot import process_alive
+from ingest_pipeline.processes import process_alive
 
 APP = "ingest_pipeline.jobs.celery_worker"
 READY_MARK = " ready."
