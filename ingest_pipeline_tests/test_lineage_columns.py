@@ -194,6 +194,9 @@ EXTRACT_CASES = [
     ("update-alias-from-join", "tsql", "UPDATE a SET a.x = s.x FROM dbo.target AS a JOIN dbo.src AS s ON a.id = s.id",
      ["dbo.target.x <- dbo.src.x"]),
     ("update-multi-table", "mysql", "UPDATE a JOIN b ON a.id = b.id SET b.x = a.y", ["b.x <- a.y"]),
+    ("update-from-table-variable", "tsql", "UPDATE b SET x = t.id FROM dbo.b AS b JOIN @t AS t ON t.id = b.id", ["dbo.b.x <- @t.id"]),
+    ("insert-from-table-variable", "tsql", "INSERT INTO dbo.z (id, n) SELECT id, COUNT(*) FROM @t GROUP BY id",
+     ["dbo.z.id <- @t.id", "dbo.z.n <- rows(@t)"]),
     ("update-plain", "bigquery", "UPDATE d.t SET total = price * qty WHERE true", ["d.t.total <- d.t.price, d.t.qty"]),
     # ---- What only the catalog can decide, as the model records it -----------------------------
     ("lateral-alias-choice", "snowflake", "CREATE TABLE t AS SELECT a * b AS g, g - f AS n FROM x",

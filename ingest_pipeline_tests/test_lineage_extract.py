@@ -338,6 +338,10 @@ STATEMENT_CASES = [
     ("use", "snowflake", "USE DATABASE analytics", "USE", [], []),
     ("create-index", "postgres", "CREATE INDEX i ON t (a)", "CREATE_INDEX", [], []),
     ("set", "", "SET x = 1", "SET", [], []),
+    ("add-jar", "spark", "ADD JAR /tmp/SimpleUdf.jar", "ADD_JAR", [], []),
+    ("add-file", "hive", "ADD FILE /tmp/udf.py", "ADD_FILE", [], []),
+    ("msck-repair", "databricks", "MSCK REPAIR TABLE t", "MSCK_REPAIR", [], []),
+    ("lock-tables", "mysql", "LOCK TABLES t WRITE", "LOCK_TABLES", [], []),
     ("exec", "tsql", "EXEC dbo.proc @a = 1", "EXECUTE", [], []),
     ("alter-add-column", "postgres", "ALTER TABLE t ADD COLUMN c INT", "ALTER", [], ["t"]),
     ("swap-with", "snowflake", "ALTER TABLE a SWAP WITH b", "ALTER", ["B"], ["A"]),
@@ -621,6 +625,16 @@ MOVEMENT_CASES = [
     ("keyword-tables", "snowflake", "INSERT INTO result SELECT * FROM stage_data JOIN options ON 1 = 1", "INSERT", ["OPTIONS", "STAGE_DATA"], ["RESULT"]),
     ("keyword-tables", "oracle", "INSERT INTO history SELECT * FROM events", "INSERT", ["EVENTS"], ["HISTORY"]),
     ("keyword-loop-table", "bigquery", "BEGIN\n  INSERT INTO ds.loop SELECT * FROM ds.end;\nEND", "INSERT", ["ds.end"], ["ds.loop"]),
+    ("delete-from-table-keyword", "", "DELETE FROM TABLE tab1", "DELETE", [], ["tab1"]),
+    ("delete-from-table-keyword", "hive", "delete from table db.tab1 where x = 1", "DELETE", [], ["db.tab1"]),
+    # IDENTIFIER('name') / IDENTIFIER(name) names a table; a name held in a variable stays unknown.
+    ("identifier-string", "snowflake", "SELECT col1 FROM IDENTIFIER('target') WHERE x = 1", "SELECT", ["TARGET"], []),
+    ("identifier-bare-name", "snowflake", "SELECT col1 FROM identifier(db.target)", "SELECT", ["DB.TARGET"], []),
+    ("identifier-quoted", "snowflake", "SELECT i.a FROM IDENTIFIER('\"Mixed\"') AS i", "SELECT", ["Mixed"], []),
+    ("identifier-delete", "snowflake", "DELETE FROM identifier('t') WHERE x = 1", "DELETE", [], ["T"]),
+    ("identifier-insert", "databricks", "INSERT INTO IDENTIFIER('db.sch.tgt') SELECT a FROM identifier('src')", "INSERT", ["src"], ["db.sch.tgt"]),
+    ("identifier-variable", "snowflake", "SELECT col1 FROM IDENTIFIER($target)", "SELECT", [], []),
+    ("identifier-variable", "databricks", "SELECT col1 FROM IDENTIFIER(:tab)", "SELECT", [], []),
 ]
 
 # (id, dialect, sql, reads, writes, the dialect that parsed it)
