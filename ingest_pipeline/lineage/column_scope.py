@@ -134,6 +134,17 @@ class Scope:
                 self.table_names = {}
             self.table_names.setdefault(table_name, source)
 
+    def without(self, dropped: Source) -> Scope:
+        """The same relations but one (what a MERGE clause that has no row of it can refer to)."""
+        kept = Scope(self.parent)
+        kept.sources = [source for source in self.sources if source is not dropped]
+        kept.keys = {key: source for key, source in self.keys.items() if source is not dropped}
+        kept.aliases = {key for key in self.aliases if key in kept.keys}
+        if self.table_names is not None:
+            kept.table_names = {key: source for key, source in self.table_names.items() if source is not dropped}
+        kept.using = set(self.using)
+        return kept
+
     def lookup(self, key: str) -> Source | None:
         """The relation a qualifier names: an alias or table name here or in an enclosing query,
         else an aliased table by its own name."""
