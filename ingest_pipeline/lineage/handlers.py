@@ -14,13 +14,16 @@ from sqlglot import exp
 
 from ingest_pipeline.lineage import tables
 from ingest_pipeline.lineage.context import Context, items
-from ingest_pipeline.lineage.locations import property_location
+from ingest_pipeline.lineage.locations import option_locations, property_location
 from ingest_pipeline.lineage.model import StatementLineage, TableRef
 from ingest_pipeline.lineage.names import table_ref
 
 # (context, expression, statement to fill, inside a procedural body) -> None
 Handler = Callable[[Context, exp.Expression, StatementLineage, bool], None]
 _HANDLERS: dict[type, Handler] = {}
+
+# Options of a CREATE TABLE that name the files the table is stored in.
+_LOCATION_OPTIONS = ("external_location", "path", "uris", "uri")
 
 # Vendor functions that move rows between tables named by string arguments:
 # name -> (position of the source argument, position of the target argument).
@@ -138,14 +141,16 @@ def _create(context: Context, expression: exp.Expression, statement: StatementLi
     if kind == "VIEW":
         statement.views = tables.refs(context, created)
     properties = expression.args.get("properties")
-    for location in properties.expressions if isinstance(properties, exp.Properties) else ():
-        if not isinstance(location, exp.LocationProperty):
-            continue
-        uri = property_location(context, location.this)
-        if uri:
-            # A table over existing files reads them; CREATE TABLE ... LOCATION ... AS SELECT writes them.
-            side = statement.location_writes if expression.expression is not None else statement.location_reads
-            side.append(uri)
+    if isinstance(properties, exp.Properties):
+        uris = [property_location(context, p.this) for p in properties.expressions if isinstance(p, exp.LocationProperty)]
+        # Athena `WITH (external_location = ...)`, Spark `OPTIONS (path ...)`, BigQuery `OPTIONS (uris = [...])`.
+        uris.extend(option_locations(properties, _LOCATION_OPTIONS))
+        found = {uri for uri in uris if uri}
+        # A table over existing files reads them; CREATE TABLE ... LOCATION ... AS SELECT writes them.
+        if expression.expression is not None:
+            statement.location_writes = sorted(set(statement.location_writes) | found)
+        else:
+            statement.location_reads = sorted(set(statement.location_reads) | found)
     if _session_scoped(expression):
         context.temporary.update(tables.refs(context, created))
 
