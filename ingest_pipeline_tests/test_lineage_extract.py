@@ -680,6 +680,10 @@ def test_a_fallback_that_only_gives_a_command_is_not_taken():
         pytest.param("tsql", "SELECT * INTO #t FROM s\nSELECT * FROM ##g JOIN @v ON 1 = 1", [["#t"], ["##g", "@v"]], id="tsql-prefixes"),
         pytest.param("postgres", "SELECT * FROM tt;\nCREATE TEMP TABLE tt (a INT);\nSELECT * FROM tt", [[], ["tt"], ["tt"]], id="only-after-creation"),
         pytest.param("oracle", "CREATE GLOBAL TEMPORARY TABLE gtt (a NUMBER);\nINSERT INTO gtt SELECT * FROM s", [[], []], id="oracle-gtt-is-permanent"),
+        pytest.param("postgres", "CREATE LOCAL TEMP TABLE lt AS SELECT * FROM s;\nINSERT INTO t SELECT * FROM lt", [["lt"], ["lt"]], id="postgres-local-temp"),
+        pytest.param("", "CREATE LOCAL TEMPORARY TABLE lt (a INT);\nINSERT INTO lt SELECT * FROM s", [["lt"], ["lt"]], id="ansi-local-temporary"),
+        pytest.param("teradata", "CREATE MULTISET VOLATILE TABLE vt, NO LOG AS (SELECT a FROM db.s) WITH DATA PRIMARY INDEX (a) ON COMMIT PRESERVE ROWS;\nINSERT INTO db.t SELECT * FROM vt", [["vt"], ["vt"]], id="teradata-multiset-volatile"),
+        pytest.param("oracle", "CREATE PRIVATE TEMPORARY TABLE ora$ptt_x AS SELECT * FROM s;\nINSERT INTO t SELECT * FROM ora$ptt_x", [["ORA$PTT_X"], ["ORA$PTT_X"]], id="oracle-private-temporary"),
     ],
 )
 def test_temporary_tables(dialect, sql, temporary):

@@ -156,15 +156,22 @@ def _create(context: Context, expression: exp.Expression, statement: StatementLi
 
 
 def _session_scoped(create: exp.Expression) -> bool:
-    """CREATE TEMP[ORARY] / VOLATILE: the table lives as long as the session. (Oracle's CREATE
-    GLOBAL TEMPORARY TABLE defines a permanent table whose rows are private: not temporary.)"""
+    """CREATE TEMP[ORARY] / VOLATILE / Oracle PRIVATE TEMPORARY: the table lives as long as the
+    session. (Oracle's CREATE GLOBAL TEMPORARY TABLE defines a permanent table whose rows are
+    private: not temporary.)"""
     properties = create.args.get("properties")
     if not isinstance(properties, exp.Properties):
         return False
-    return any(
-        isinstance(p, exp.VolatileProperty) or (isinstance(p, exp.TemporaryProperty) and not p.this)
-        for p in properties.expressions
-    )
+    return any(_session_property(p) for p in properties.expressions)
+
+
+def _session_property(prop: exp.Expression) -> bool:
+    if isinstance(prop, exp.VolatileProperty):
+        return True
+    if isinstance(prop, exp.TemporaryProperty):
+        return not prop.this or str(prop.this).upper() == "PRIVATE"
+    # Teradata `CREATE MULTISET VOLATILE TABLE` reads to sqlglot as a function's stability.
+    return isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
 
 
 def _has_property(create: exp.Expression, kind: type[exp.Expression]) -> bool:

@@ -49,6 +49,8 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
 
 # Statements that carry no rows: when they do not parse, their first word is their kind.
 _SALVAGED_WORDS = frozenset({"DROP", "GRANT", "REVOKE", "DENY", "ALTER", "CREATE", "USE"})
+# Statements that may carry keywords sqlglot misreads (`rewrites.without_noise_words`).
+_NOISY_STARTS = frozenset({TokenType.DELETE, TokenType.CREATE})
 # A table named by a string or an expression, resolved after parsing (`_name_dynamic_tables`).
 _NAMED_BY_STRING = re.compile(r"\bidentifier\s*\(", re.IGNORECASE)
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: \d+.*?>")
@@ -141,8 +143,8 @@ def _parse_piece(context: Context, piece: Piece) -> Parsed:
     if piece.insert_exec:
         last = tokens[-1]
         tokens += [Token(t, t.name, last.line, last.col, last.end, last.end) for t in (TokenType.DEFAULT, TokenType.VALUES)]
-    if tokens[0].token_type is TokenType.DELETE:
-        tokens = rewrites.without_table_keyword(tokens)
+    if tokens[0].token_type in _NOISY_STARTS:
+        tokens = rewrites.without_noise_words(tokens)
     if context.family == "tsql":
         tokens = rewrites.tsql_prepared(tokens)
     try:

@@ -75,17 +75,17 @@ def tsql_prepared(tokens: list[Token]) -> list[Token]:
     return compound_assignments(_without_top(tokens))
 
 
-def without_table_keyword(tokens: list[Token]) -> list[Token]:
-    """`DELETE FROM TABLE t` (Hive, Informix): `TABLE` is a keyword there, `t` the table (sqlglot
-    would read a table named `table` aliased `t`)."""
-    if (
-        len(tokens) > 3
-        and tokens[0].token_type is TokenType.DELETE
-        and tokens[1].token_type is TokenType.FROM
-        and tokens[2].token_type is TokenType.TABLE
-        and tokens[3].token_type in _NAME_TYPES
-    ):
+def without_noise_words(tokens: list[Token]) -> list[Token]:
+    """Keywords sqlglot misreads and lineage does not need: `DELETE FROM TABLE t` (Hive,
+    Informix; sqlglot reads a table named `table` aliased `t`) and the `LOCAL` of `CREATE LOCAL
+    TEMP[ORARY] TABLE` (PostgreSQL, Vertica, ANSI; sqlglot gives up on the statement)."""
+    if len(tokens) < 4:
+        return tokens
+    first, second, third = tokens[0].token_type, tokens[1].token_type, tokens[2].token_type
+    if first is TokenType.DELETE and second is TokenType.FROM and third is TokenType.TABLE and tokens[3].token_type in _NAME_TYPES:
         return [tokens[0], tokens[1], *tokens[3:]]
+    if first is TokenType.CREATE and word(tokens[1]) == "LOCAL" and word(tokens[2]) in ("TEMP", "TEMPORARY"):
+        return [tokens[0], *tokens[2:]]
     return tokens
 
 
