@@ -168,6 +168,9 @@ EXTRACT_CASES = [
     ("view-recursive-forward-cte", "postgres",
      "CREATE VIEW v AS WITH RECURSIVE a AS (SELECT n FROM b), b AS (SELECT x AS n FROM t) SELECT n FROM a",
      ["v.n <- t.x"], ["v.n"]),
+    ("materialized-view-feeds-its-to-table", "clickhouse",
+     "CREATE MATERIALIZED VIEW a.mv TO a.agg AS SELECT toDate(ts) AS d, count(*) AS n FROM a.events GROUP BY d",
+     ["a.mv.d <- a.events.ts", "a.mv.n <- rows(a.events)", "a.agg.d <- a.events.ts", "a.agg.n <- rows(a.events)"], ["a.mv.d", "a.mv.n"]),
     # ---- MERGE -------------------------------------------------------------------------------
     ("merge-update-insert", "",
      "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x WHEN NOT MATCHED THEN INSERT (id, x) VALUES (s.id, s.x + s.y)",

@@ -625,6 +625,7 @@ MOVEMENT_CASES = [
     ("keyword-tables", "snowflake", "INSERT INTO result SELECT * FROM stage_data JOIN options ON 1 = 1", "INSERT", ["OPTIONS", "STAGE_DATA"], ["RESULT"]),
     ("keyword-tables", "oracle", "INSERT INTO history SELECT * FROM events", "INSERT", ["EVENTS"], ["HISTORY"]),
     ("keyword-loop-table", "bigquery", "BEGIN\n  INSERT INTO ds.loop SELECT * FROM ds.end;\nEND", "INSERT", ["ds.end"], ["ds.loop"]),
+    ("materialized-view-to-table", "clickhouse", "CREATE MATERIALIZED VIEW a.mv TO a.agg (d Date) AS SELECT toDate(ts) AS d FROM a.events", "CREATE_VIEW", ["a.events"], ["a.agg", "a.mv"]),
     ("delete-from-table-keyword", "", "DELETE FROM TABLE tab1", "DELETE", [], ["tab1"]),
     ("delete-from-table-keyword", "hive", "delete from table db.tab1 where x = 1", "DELETE", [], ["db.tab1"]),
     # IDENTIFIER('name') / IDENTIFIER(name) names a table; a name held in a variable stays unknown.

@@ -90,8 +90,10 @@ class Targets:
             likes.extend(p.this for p in items(properties) if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table))
         query = create.expression
         if isinstance(query, exp.Query):
-            outputs = self.resolver.outputs(query, self.resolver.with_env(create, {}), None)
-            self.define(target, rename(outputs, listed), None if listed else query)
+            outputs = rename(self.resolver.outputs(query, self.resolver.with_env(create, {}), None), listed)
+            self.define(target, outputs, None if listed else query)
+            for fed in self._fed_tables(create):
+                self.write(fed, outputs, None)
             return
         for like in likes:
             ref = table_ref(self.names, like)
@@ -104,6 +106,12 @@ class Targets:
             if ref is not None:
                 self.defined.append(ColumnRef(ref, STAR))
                 self.edges.add(ColumnRef(target, STAR), [ColumnRef(ref, STAR)], merge=False)
+
+    def _fed_tables(self, create: exp.Create) -> list[TableRef]:
+        """The tables a ClickHouse materialized view inserts into (`TO t`)."""
+        properties = create.args.get("properties")
+        found = [self._target(p.this) for p in items(properties) if isinstance(p, exp.ToTableProperty)] if properties else []
+        return [ref for ref in found if ref is not None]
 
     def select_into(self, expression: exp.Expression) -> None:
         node = expression

@@ -137,7 +137,9 @@ def _create(context: Context, expression: exp.Expression, statement: StatementLi
         return
     if kind not in ("TABLE", "VIEW"):
         return
-    tables.collect(context, expression, statement, targets=created)
+    # ClickHouse `CREATE MATERIALIZED VIEW mv TO t AS SELECT ...`: the view feeds t its rows.
+    fed = [p.this for p in _properties(expression) if isinstance(p, exp.ToTableProperty) and isinstance(p.this, exp.Table)]
+    tables.collect(context, expression, statement, targets=created + fed)
     if kind == "VIEW":
         statement.views = tables.refs(context, created)
     properties = expression.args.get("properties")
@@ -174,9 +176,13 @@ def _session_property(prop: exp.Expression) -> bool:
     return isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
 
 
-def _has_property(create: exp.Expression, kind: type[exp.Expression]) -> bool:
+def _properties(create: exp.Expression) -> list[exp.Expression]:
     properties = create.args.get("properties")
-    return isinstance(properties, exp.Properties) and any(isinstance(p, kind) for p in properties.expressions)
+    return properties.expressions if isinstance(properties, exp.Properties) else []
+
+
+def _has_property(create: exp.Expression, kind: type[exp.Expression]) -> bool:
+    return any(isinstance(p, kind) for p in _properties(create))
 
 
 @handles(exp.Alter)
