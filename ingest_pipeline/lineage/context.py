@@ -23,7 +23,7 @@ class Context:
     ) -> None:
         self.dialect = dialect
         self.dialect_name = dialect_name
-        # 'tsql', 'oracle' or None (see script.family).
+        # 'tsql', 'oracle', 'mysql', 'postgres' or None (see script.family).
         self.family = family
         self.names = Names.of(dialect)
         self.columns = columns
