@@ -628,13 +628,15 @@ MOVEMENT_CASES = [
     ("materialized-view-to-table", "clickhouse", "CREATE MATERIALIZED VIEW a.mv TO a.agg (d Date) AS SELECT toDate(ts) AS d FROM a.events", "CREATE_VIEW", ["a.events"], ["a.agg", "a.mv"]),
     ("delete-from-table-keyword", "", "DELETE FROM TABLE tab1", "DELETE", [], ["tab1"]),
     ("delete-from-table-keyword", "hive", "delete from table db.tab1 where x = 1", "DELETE", [], ["db.tab1"]),
-    # IDENTIFIER('name') / IDENTIFIER(name) names a table; a name held in a variable stays unknown.
+    # IDENTIFIER('name') / IDENTIFIER(name) names a table; so does a session variable set to a string
+    # earlier in the file ($v); any other variable stays unknown.
     ("identifier-string", "snowflake", "SELECT col1 FROM IDENTIFIER('target') WHERE x = 1", "SELECT", ["TARGET"], []),
     ("identifier-bare-name", "snowflake", "SELECT col1 FROM identifier(db.target)", "SELECT", ["DB.TARGET"], []),
     ("identifier-quoted", "snowflake", "SELECT i.a FROM IDENTIFIER('\"Mixed\"') AS i", "SELECT", ["Mixed"], []),
     ("identifier-delete", "snowflake", "DELETE FROM identifier('t') WHERE x = 1", "DELETE", [], ["T"]),
     ("identifier-insert", "databricks", "INSERT INTO IDENTIFIER('db.sch.tgt') SELECT a FROM identifier('src')", "INSERT", ["src"], ["db.sch.tgt"]),
     ("identifier-variable", "snowflake", "SELECT col1 FROM IDENTIFIER($target)", "SELECT", [], []),
+    ("identifier-session-variable", "snowflake", "SET v = 'db.s.t';\nSET (a, b) = ('raw.e', 'x');\nINSERT INTO IDENTIFIER($v) SELECT * FROM identifier($a)", "INSERT", ["RAW.E"], ["DB.S.T"]),
     ("identifier-variable", "databricks", "SELECT col1 FROM IDENTIFIER(:tab)", "SELECT", [], []),
 ]
 

@@ -29,6 +29,8 @@ class Context:
         self.columns = columns
         self.deadline = deadline
         self.temporary: set[TableRef] = set()
+        # Session variables set to a string so far (Snowflake `SET v = 'db.t'`), by upper-case name.
+        self.variables: dict[str, str] = {}
         self.command_types = frozenset(dialect.tokenizer_class.COMMANDS)
         self._plain = plain_tokenizer(dialect)
         self._with_names: dict[int, list[str]] = {}

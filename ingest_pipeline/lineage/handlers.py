@@ -249,7 +249,20 @@ def _execute(context: Context, expression: exp.Expression, statement: StatementL
 
 @handles(exp.Declare, exp.Set)
 def _assignment(context: Context, expression: exp.Expression, statement: StatementLineage, procedural: bool) -> None:
-    """DECLARE / SET read the tables of the queries that compute their values."""
+    """DECLARE / SET read the tables of the queries that compute their values. A session variable
+    set to a string is remembered: a later `IDENTIFIER($v)` names the table it holds."""
     statement.kind = type(expression).__name__.upper()
     if expression.find(exp.Query) is not None:
         tables.collect(context, expression, statement)
+    if isinstance(expression, exp.Set):
+        for item in items(expression):
+            assigned = item.this if isinstance(item, exp.SetItem) else None
+            if isinstance(assigned, exp.EQ):
+                _remember(context, assigned.this, assigned.expression)
+
+
+def _remember(context: Context, names: exp.Expression, values: exp.Expression) -> None:
+    pairs = zip(items(names), items(values)) if isinstance(names, exp.Tuple) and isinstance(values, exp.Tuple) else [(names, values)]
+    for name, value in pairs:
+        if isinstance(name, exp.Column) and not name.table and isinstance(value, exp.Literal) and value.is_string:
+            context.variables[name.name.upper()] = value.name

@@ -107,11 +107,14 @@ def _identifier_argument(node: exp.Expression | None) -> exp.Expression | None:
 
 
 def _named_table(context: Context, argument: exp.Expression) -> exp.Table | None:
-    """The table a string literal or a bare name spells; None for a variable (`$t`, `:t`)."""
+    """The table a string literal, a bare name or a session variable set to a string earlier in
+    the file (`$t`) spells; None for any other variable."""
     if isinstance(argument, exp.Literal) and argument.is_string:
         name = argument.name
     elif isinstance(argument, exp.Column):
         name = argument.sql(dialect=context.dialect)
+    elif isinstance(argument, exp.Parameter):
+        name = context.variables.get(argument.name.upper(), "")
     else:
         return None
     return context.table_from_text(name) if name and name[0] not in "$:@?" else None
