@@ -648,6 +648,7 @@ FALLBACK_CASES = [
     ("backtick", "presto", "INSERT INTO x SELECT * FROM `y`", ["y"], ["x"], "hive"),
     ("tsql-top", "", "SELECT TOP 5 * FROM t", ["t"], [], "tsql"),
     ("tsql-brackets", "", "INSERT INTO [dbo].[t] SELECT * FROM [s]", ["s"], ["dbo.t"], "tsql"),
+    ("brackets", "redshift", "SELECT [col1] FROM [test_schema].[test_table]", ["test_schema.test_table"], [], "tsql"),
     ("own-dialect-first", "athena", "SELECT * FROM db.t", ["db.t"], [], None),
 ]
 

@@ -37,7 +37,7 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
     "spark": ("databricks", "hive"),
     "spark2": ("spark", "databricks", "hive"),
     "hive": ("spark", "databricks"),
-    "redshift": ("postgres",),
+    "redshift": ("postgres", "tsql"),
     "materialize": ("postgres",),
     "risingwave": ("postgres",),
     "fabric": ("tsql",),
