@@ -135,14 +135,12 @@ class Scope:
             self.table_names.setdefault(table_name, source)
 
     def without(self, dropped: Source) -> Scope:
-        """The same relations but one (what a MERGE clause that has no row of it can refer to)."""
+        """The same relations, but an unqualified column is never one of `dropped`'s (a MERGE
+        clause in which it has no row); a column qualified by its name still resolves."""
         kept = Scope(self.parent)
         kept.sources = [source for source in self.sources if source is not dropped]
-        kept.keys = {key: source for key, source in self.keys.items() if source is not dropped}
-        kept.aliases = {key for key in self.aliases if key in kept.keys}
-        if self.table_names is not None:
-            kept.table_names = {key: source for key, source in self.table_names.items() if source is not dropped}
-        kept.using = set(self.using)
+        kept.keys, kept.aliases, kept.using = dict(self.keys), set(self.aliases), set(self.using)
+        kept.table_names = dict(self.table_names) if self.table_names is not None else None
         return kept
 
     def lookup(self, key: str) -> Source | None:
