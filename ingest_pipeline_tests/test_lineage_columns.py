@@ -168,6 +168,9 @@ EXTRACT_CASES = [
     ("view-recursive-forward-cte", "postgres",
      "CREATE VIEW v AS WITH RECURSIVE a AS (SELECT n FROM b), b AS (SELECT x AS n FROM t) SELECT n FROM a",
      ["v.n <- t.x"], ["v.n"]),
+    ("materialized-view-feeds-its-to-table", "clickhouse",
+     "CREATE MATERIALIZED VIEW a.mv TO a.agg AS SELECT toDate(ts) AS d, count(*) AS n FROM a.events GROUP BY d",
+     ["a.mv.d <- a.events.ts", "a.mv.n <- rows(a.events)", "a.agg.d <- a.events.ts", "a.agg.n <- rows(a.events)"], ["a.mv.d", "a.mv.n"]),
     # ---- MERGE -------------------------------------------------------------------------------
     ("merge-update-insert", "",
      "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x WHEN NOT MATCHED THEN INSERT (id, x) VALUES (s.id, s.x + s.y)",
@@ -188,12 +191,28 @@ EXTRACT_CASES = [
      "MERGE INTO t USING (WITH c AS (SELECT id, v FROM raw) SELECT id, v * 2 AS v2 FROM c) AS src ON t.id = src.id "
      "WHEN MATCHED THEN UPDATE SET t.v = src.v2",
      ["T.V <- RAW.V"]),
+    # An unqualified name in NOT MATCHED [BY TARGET] can only be the source's (the target has no
+    # row); in NOT MATCHED BY SOURCE only the target's; in MATCHED either (left to the catalog).
+    ("merge-not-matched-sees-source", "bigquery",
+     "MERGE d.t USING (SELECT * FROM d.s) AS src ON FALSE WHEN NOT MATCHED THEN INSERT (a, b) VALUES (a, b + 1)",
+     ["d.t.a <- d.s.a", "d.t.b <- d.s.b"]),
+    ("merge-by-source-sees-target", "tsql",
+     "MERGE t USING s ON t.id = s.id WHEN NOT MATCHED BY SOURCE THEN UPDATE SET a = b WHEN NOT MATCHED BY TARGET THEN INSERT (a) VALUES (c)",
+     ["t.a <- s.c, t.b"]),
+    ("merge-matched-either-side", "", "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = b", ["t.a <- {s.b | t.b}"]),
     # ---- UPDATE ------------------------------------------------------------------------------
+    ("update-row-from-subquery", "postgres",
+     "UPDATE accounts SET (first, last) = (SELECT fn, ln FROM employees WHERE employees.id = accounts.person)",
+     ["accounts.first <- employees.fn", "accounts.last <- employees.ln"]),
+    ("update-row-from-tuple", "postgres", "UPDATE t SET (a, b) = (s.x, s.y + 1) FROM s WHERE s.id = t.id", ["t.a <- s.x", "t.b <- s.y"]),
     ("update-from", "postgres", "UPDATE t SET x = s.y + t.z FROM s WHERE t.id = s.id", ["t.x <- s.y, t.z"]),
     ("update-scalar-subquery", "", "UPDATE t SET x = (SELECT MAX(y) FROM s WHERE s.id = t.id), z = 0", ["t.x <- s.y", "t.z <-"]),
     ("update-alias-from-join", "tsql", "UPDATE a SET a.x = s.x FROM dbo.target AS a JOIN dbo.src AS s ON a.id = s.id",
      ["dbo.target.x <- dbo.src.x"]),
     ("update-multi-table", "mysql", "UPDATE a JOIN b ON a.id = b.id SET b.x = a.y", ["b.x <- a.y"]),
+    ("update-from-table-variable", "tsql", "UPDATE b SET x = t.id FROM dbo.b AS b JOIN @t AS t ON t.id = b.id", ["dbo.b.x <- @t.id"]),
+    ("insert-from-table-variable", "tsql", "INSERT INTO dbo.z (id, n) SELECT id, COUNT(*) FROM @t GROUP BY id",
+     ["dbo.z.id <- @t.id", "dbo.z.n <- rows(@t)"]),
     ("update-plain", "bigquery", "UPDATE d.t SET total = price * qty WHERE true", ["d.t.total <- d.t.price, d.t.qty"]),
     # ---- What only the catalog can decide, as the model records it -----------------------------
     ("lateral-alias-choice", "snowflake", "CREATE TABLE t AS SELECT a * b AS g, g - f AS n FROM x",

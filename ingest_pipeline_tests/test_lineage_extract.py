@@ -338,6 +338,10 @@ STATEMENT_CASES = [
     ("use", "snowflake", "USE DATABASE analytics", "USE", [], []),
     ("create-index", "postgres", "CREATE INDEX i ON t (a)", "CREATE_INDEX", [], []),
     ("set", "", "SET x = 1", "SET", [], []),
+    ("add-jar", "spark", "ADD JAR /tmp/SimpleUdf.jar", "ADD_JAR", [], []),
+    ("add-file", "hive", "ADD FILE /tmp/udf.py", "ADD_FILE", [], []),
+    ("msck-repair", "databricks", "MSCK REPAIR TABLE t", "MSCK_REPAIR", [], []),
+    ("lock-tables", "mysql", "LOCK TABLES t WRITE", "LOCK_TABLES", [], []),
     ("exec", "tsql", "EXEC dbo.proc @a = 1", "EXECUTE", [], []),
     ("alter-add-column", "postgres", "ALTER TABLE t ADD COLUMN c INT", "ALTER", [], ["t"]),
     ("swap-with", "snowflake", "ALTER TABLE a SWAP WITH b", "ALTER", ["B"], ["A"]),
@@ -621,6 +625,19 @@ MOVEMENT_CASES = [
     ("keyword-tables", "snowflake", "INSERT INTO result SELECT * FROM stage_data JOIN options ON 1 = 1", "INSERT", ["OPTIONS", "STAGE_DATA"], ["RESULT"]),
     ("keyword-tables", "oracle", "INSERT INTO history SELECT * FROM events", "INSERT", ["EVENTS"], ["HISTORY"]),
     ("keyword-loop-table", "bigquery", "BEGIN\n  INSERT INTO ds.loop SELECT * FROM ds.end;\nEND", "INSERT", ["ds.end"], ["ds.loop"]),
+    ("materialized-view-to-table", "clickhouse", "CREATE MATERIALIZED VIEW a.mv TO a.agg (d Date) AS SELECT toDate(ts) AS d FROM a.events", "CREATE_VIEW", ["a.events"], ["a.agg", "a.mv"]),
+    ("delete-from-table-keyword", "", "DELETE FROM TABLE tab1", "DELETE", [], ["tab1"]),
+    ("delete-from-table-keyword", "hive", "delete from table db.tab1 where x = 1", "DELETE", [], ["db.tab1"]),
+    # IDENTIFIER('name') / IDENTIFIER(name) names a table; so does a session variable set to a string
+    # earlier in the file ($v); any other variable stays unknown.
+    ("identifier-string", "snowflake", "SELECT col1 FROM IDENTIFIER('target') WHERE x = 1", "SELECT", ["TARGET"], []),
+    ("identifier-bare-name", "snowflake", "SELECT col1 FROM identifier(db.target)", "SELECT", ["DB.TARGET"], []),
+    ("identifier-quoted", "snowflake", "SELECT i.a FROM IDENTIFIER('\"Mixed\"') AS i", "SELECT", ["Mixed"], []),
+    ("identifier-delete", "snowflake", "DELETE FROM identifier('t') WHERE x = 1", "DELETE", [], ["T"]),
+    ("identifier-insert", "databricks", "INSERT INTO IDENTIFIER('db.sch.tgt') SELECT a FROM identifier('src')", "INSERT", ["src"], ["db.sch.tgt"]),
+    ("identifier-variable", "snowflake", "SELECT col1 FROM IDENTIFIER($target)", "SELECT", [], []),
+    ("identifier-session-variable", "snowflake", "SET v = 'db.s.t';\nSET (a, b) = ('raw.e', 'x');\nINSERT INTO IDENTIFIER($v) SELECT * FROM identifier($a)", "INSERT", ["RAW.E"], ["DB.S.T"]),
+    ("identifier-variable", "databricks", "SELECT col1 FROM IDENTIFIER(:tab)", "SELECT", [], []),
 ]
 
 # (id, dialect, sql, reads, writes, the dialect that parsed it)
@@ -631,6 +648,7 @@ FALLBACK_CASES = [
     ("backtick", "presto", "INSERT INTO x SELECT * FROM `y`", ["y"], ["x"], "hive"),
     ("tsql-top", "", "SELECT TOP 5 * FROM t", ["t"], [], "tsql"),
     ("tsql-brackets", "", "INSERT INTO [dbo].[t] SELECT * FROM [s]", ["s"], ["dbo.t"], "tsql"),
+    ("brackets", "redshift", "SELECT [col1] FROM [test_schema].[test_table]", ["test_schema.test_table"], [], "tsql"),
     ("own-dialect-first", "athena", "SELECT * FROM db.t", ["db.t"], [], None),
 ]
 
@@ -666,6 +684,10 @@ def test_a_fallback_that_only_gives_a_command_is_not_taken():
         pytest.param("tsql", "SELECT * INTO #t FROM s\nSELECT * FROM ##g JOIN @v ON 1 = 1", [["#t"], ["##g", "@v"]], id="tsql-prefixes"),
         pytest.param("postgres", "SELECT * FROM tt;\nCREATE TEMP TABLE tt (a INT);\nSELECT * FROM tt", [[], ["tt"], ["tt"]], id="only-after-creation"),
         pytest.param("oracle", "CREATE GLOBAL TEMPORARY TABLE gtt (a NUMBER);\nINSERT INTO gtt SELECT * FROM s", [[], []], id="oracle-gtt-is-permanent"),
+        pytest.param("postgres", "CREATE LOCAL TEMP TABLE lt AS SELECT * FROM s;\nINSERT INTO t SELECT * FROM lt", [["lt"], ["lt"]], id="postgres-local-temp"),
+        pytest.param("", "CREATE LOCAL TEMPORARY TABLE lt (a INT);\nINSERT INTO lt SELECT * FROM s", [["lt"], ["lt"]], id="ansi-local-temporary"),
+        pytest.param("teradata", "CREATE MULTISET VOLATILE TABLE vt, NO LOG AS (SELECT a FROM db.s) WITH DATA PRIMARY INDEX (a) ON COMMIT PRESERVE ROWS;\nINSERT INTO db.t SELECT * FROM vt", [["vt"], ["vt"]], id="teradata-multiset-volatile"),
+        pytest.param("oracle", "CREATE PRIVATE TEMPORARY TABLE ora$ptt_x AS SELECT * FROM s;\nINSERT INTO t SELECT * FROM ora$ptt_x", [["ORA$PTT_X"], ["ORA$PTT_X"]], id="oracle-private-temporary"),
     ],
 )
 def test_temporary_tables(dialect, sql, temporary):

@@ -26,6 +26,9 @@ CASES = [
     ("ctas-location-is-written", "databricks", "CREATE TABLE db.d USING delta LOCATION 's3://bucket/d' AS SELECT * FROM db.t", "CREATE_TABLE", ["db.t"], ["db.d"], [], ["s3://bucket/d"]),
     ("copy-into-from-path", "databricks", "COPY INTO main.s.t FROM 's3://bucket/in/' FILEFORMAT = CSV", "COPY", [], ["main.s.t"], ["s3://bucket/in/"], []),
     ("copy-into-from-query-over-path", "databricks", "COPY INTO main.s.t FROM (SELECT a, b FROM 's3://bucket/in/') FILEFORMAT = PARQUET", "COPY", [], ["main.s.t"], ["s3://bucket/in/"], []),
+    ("copy-into-delta-path-from-path", "databricks", "COPY INTO delta.`/mnt/t` FROM 's3://bucket/in/' FILEFORMAT = CSV", "COPY", [], [], ["s3://bucket/in/"], ["/mnt/t"]),
+    ("table-over-options-path", "spark", "CREATE TABLE db.t USING parquet OPTIONS (path 's3://bucket/p/')", "CREATE_TABLE", [], ["db.t"], ["s3://bucket/p/"], []),
+    ("ctas-options-path-is-written", "databricks", "CREATE TABLE db.t USING delta OPTIONS (path '/mnt/t') AS SELECT * FROM db.s", "CREATE_TABLE", ["db.s"], ["db.t"], [], ["/mnt/t"]),
     ("read-files-function", "databricks", "SELECT * FROM read_files('s3://bucket/raw/', format => 'json')", "SELECT", [], [], ["s3://bucket/raw/"], []),
     ("read-parquet-function", "duckdb", "CREATE TABLE t AS SELECT * FROM read_parquet('data/x.parquet')", "CREATE_TABLE", [], ["t"], ["data/x.parquet"], []),
     # ---- Redshift / PostgreSQL ----------------------------------------------------------------
@@ -54,9 +57,12 @@ CASES = [
     # ---- BigQuery ------------------------------------------------------------------------------
     ("load-data-from-files", "bigquery", "LOAD DATA INTO ds.t FROM FILES (format = 'CSV', uris = ['gs://b/a.csv', 'gs://b/b.csv'])", "LOAD_DATA", [], ["ds.t"], ["gs://b/a.csv", "gs://b/b.csv"], []),
     ("load-data-overwrite", "bigquery", "LOAD DATA OVERWRITE ds.t FROM FILES (format = 'PARQUET', uris = ['gs://b/p/*'])", "LOAD_DATA", [], ["ds.t"], ["gs://b/p/*"], []),
+    ("external-table-uris", "bigquery", "CREATE EXTERNAL TABLE ds.ext OPTIONS (format = 'CSV', uris = ['gs://b/a.csv', 'gs://b/b.csv'])", "CREATE_TABLE", [], ["ds.ext"], ["gs://b/a.csv", "gs://b/b.csv"], []),
     ("export-data", "bigquery", "EXPORT DATA OPTIONS (uri = 'gs://b/out/*.csv', format = 'CSV', overwrite = true) AS SELECT a FROM ds.t JOIN ds.u USING (id)", "EXPORT", ["ds.t", "ds.u"], [], [], ["gs://b/out/*.csv"]),
     # ---- Athena / Trino / T-SQL -------------------------------------------------------------------
     ("unload-query", "athena", "UNLOAD (SELECT * FROM db.u WHERE d > DATE '2024-01-01') TO 's3://bucket/out/' WITH (format = 'PARQUET')", "UNLOAD", ["db.u"], [], [], ["s3://bucket/out/"]),
+    ("ctas-external-location", "athena", "CREATE TABLE db.c WITH (external_location = 's3://bucket/c/', format = 'PARQUET') AS SELECT * FROM db.src", "CREATE_TABLE", ["db.src"], ["db.c"], [], ["s3://bucket/c/"]),
+    ("table-external-location", "athena", "CREATE TABLE db.t (a INT) WITH (external_location = 's3://bucket/t/', format = 'ORC')", "CREATE_TABLE", [], ["db.t"], ["s3://bucket/t/"], []),
     ("external-table-location", "athena", "CREATE EXTERNAL TABLE db.ext (a int) LOCATION 's3://bucket/ext/'", "CREATE_TABLE", [], ["db.ext"], ["s3://bucket/ext/"], []),
     ("copy-into-from-url", "tsql", "COPY INTO tab1 FROM 'https://myaccount.blob.core.windows.net/myblobcontainer/folder1/'", "COPY", [], ["tab1"], ["https://myaccount.blob.core.windows.net/myblobcontainer/folder1/"], []),
     ("bulk-insert-file", "tsql", "BULK INSERT dbo.t FROM '/data/in.csv' WITH (FORMAT = 'CSV')", "BULK_INSERT", [], ["dbo.t"], ["/data/in.csv"], []),

@@ -36,6 +36,13 @@ CASES = [
      [S(1, "DELIMITER"), S(2, "CREATE_TRIGGER", defines="tr"), S(2, "INSERT", "", "b", "tr"), S(3, "DELIMITER"), S(5, "SELECT", "c")]),
     ("delimiter-inside-a-string-is-text", "mysql", "DELIMITER //\nINSERT INTO t VALUES ('it\\'s //') //\nDELIMITER ;",
      [S(1, "DELIMITER"), S(2, "INSERT", "", "t"), S(3, "DELIMITER")]),
+    # ---- PostgreSQL / Redshift: psql --------------------------------------------------------------
+    ("psql-meta-commands-and-client-copy", "postgres",
+     "\\set ON_ERROR_STOP on\n\\copy staging.t FROM 'data/t.csv' WITH CSV HEADER\n\\i other.sql\nINSERT INTO mart.t SELECT * FROM staging.t;",
+     [S(1, "PSQL"), S(2, "COPY", "", "staging.t", location_reads="data/t.csv"), S(3, "PSQL"), S(4, "INSERT", "staging.t", "mart.t")]),
+    ("psql-copy-query-out", "redshift", "\\connect warehouse\n\\copy (SELECT * FROM s.a JOIN s.b USING (id)) TO 'out.csv' CSV\nSELECT 1;",
+     [S(1, "PSQL"), S(2, "COPY", "s.a s.b", location_writes="out.csv"), S(3, "SELECT")]),
+    ("psql-backslash-in-string-is-text", "postgres", "SELECT 'a\n\\b' FROM t;\nSELECT 1;", [S(1, "SELECT", "t"), S(3, "SELECT")]),
     # ---- Oracle: SQL*Plus ------------------------------------------------------------------------
     ("sqlplus-settings-and-prompts", "oracle", "SET ECHO OFF\nSET SERVEROUTPUT ON SIZE 1000000\nPROMPT Don't stop now\nREM a remark\nWHENEVER SQLERROR EXIT SQL.SQLCODE\nINSERT INTO t SELECT * FROM s;\nSPOOL OFF\nEXIT",
      [S(1, "SQLPLUS"), S(2, "SQLPLUS"), S(3, "SQLPLUS"), S(4, "SQLPLUS"), S(5, "SQLPLUS"), S(6, "INSERT", "S", "T"), S(7, "SQLPLUS"), S(8, "SQLPLUS")]),

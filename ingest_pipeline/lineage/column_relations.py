@@ -68,6 +68,12 @@ class Relations:
 
     def _table(self, scope: Scope, relation: exp.Table, env: dict[str, Cte], alias_key: str | None, alias_columns: list[str]) -> None:
         ident = relation.this
+        if isinstance(ident, exp.Parameter):
+            # A T-SQL table variable (`FROM @t AS t`) holds rows like a table.
+            ref = table_ref(self.names, relation)
+            if ref is not None:
+                scope.add(Source("table", table=ref), alias_key or ref.name, alias=alias_key is not None, table_name=ref.name)
+                return
         if not isinstance(ident, exp.Identifier):
             # A table function: FROM generate_series(...), TABLE(FLATTEN(...)), STREAM(t). Its
             # rows derive from the columns, and the whole tables, its arguments reference.
@@ -199,7 +205,9 @@ class Relations:
         for relation in relations:
             tables, subqueries = _from_items(relation)
             for table in tables:
-                cte = None if table.args.get("db") or table.args.get("catalog") else env.get(self.names.table_part(table.this))
+                cte = None
+                if isinstance(table.this, exp.Identifier) and not table.args.get("db") and not table.args.get("catalog"):
+                    cte = env.get(self.names.table_part(table.this))
                 if cte is not None:
                     found.update(self.query_rows(cte.node.this, cte.env or {}))
                 else:
@@ -230,7 +238,7 @@ def _from_items(relation: exp.Expression) -> tuple[list[exp.Table], list[exp.Sub
                 subqueries.append(node)
                 continue
             stack.append(node.this)
-        elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+        elif isinstance(node, exp.Table) and isinstance(node.this, (exp.Identifier, exp.Parameter)):
             tables.append(node)
         else:
             continue

@@ -134,6 +134,15 @@ class Scope:
                 self.table_names = {}
             self.table_names.setdefault(table_name, source)
 
+    def without(self, dropped: Source) -> Scope:
+        """The same relations, but an unqualified column is never one of `dropped`'s (a MERGE
+        clause in which it has no row); a column qualified by its name still resolves."""
+        kept = Scope(self.parent)
+        kept.sources = [source for source in self.sources if source is not dropped]
+        kept.keys, kept.aliases, kept.using = dict(self.keys), set(self.aliases), set(self.using)
+        kept.table_names = dict(self.table_names) if self.table_names is not None else None
+        return kept
+
     def lookup(self, key: str) -> Source | None:
         """The relation a qualifier names: an alias or table name here or in an enclosing query,
         else an aliased table by its own name."""

@@ -90,8 +90,10 @@ class Targets:
             likes.extend(p.this for p in items(properties) if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table))
         query = create.expression
         if isinstance(query, exp.Query):
-            outputs = self.resolver.outputs(query, self.resolver.with_env(create, {}), None)
-            self.define(target, rename(outputs, listed), None if listed else query)
+            outputs = rename(self.resolver.outputs(query, self.resolver.with_env(create, {}), None), listed)
+            self.define(target, outputs, None if listed else query)
+            for fed in self._fed_tables(create):
+                self.write(fed, outputs, None)
             return
         for like in likes:
             ref = table_ref(self.names, like)
@@ -104,6 +106,12 @@ class Targets:
             if ref is not None:
                 self.defined.append(ColumnRef(ref, STAR))
                 self.edges.add(ColumnRef(target, STAR), [ColumnRef(ref, STAR)], merge=False)
+
+    def _fed_tables(self, create: exp.Create) -> list[TableRef]:
+        """The tables a ClickHouse materialized view inserts into (`TO t`)."""
+        properties = create.args.get("properties")
+        found = [self._target(p.this) for p in items(properties) if isinstance(p, exp.ToTableProperty)] if properties else []
+        return [ref for ref in found if ref is not None]
 
     def select_into(self, expression: exp.Expression) -> None:
         node = expression
@@ -173,27 +181,32 @@ class Targets:
         resolver = self.resolver
         env = resolver.with_env(merge, {})
         scope = Scope(None)
-        scope.add(Source("table", table=target), _relation_key(self.names, target_node))
+        target_source = Source("table", table=target)
+        scope.add(target_source, _relation_key(self.names, target_node))
         before = len(scope.sources)
         using = merge.args.get("using")
         if using is not None:
             resolver.relations.add(scope, using, env)
         source = scope.sources[before] if len(scope.sources) > before else None
+        # A NOT MATCHED clause sees only the side that has a row: the source (BY TARGET, the
+        # default), or the target (BY SOURCE).
+        unmatched = {False: scope.without(target_source), True: scope.without(source) if source is not None else scope}
         whens = merge.args.get("whens")
         for when in items(whens) if isinstance(whens, exp.Whens) else ():
             then = when.args.get("then")
+            visible = scope if when.args.get("matched") else unmatched[bool(when.args.get("source"))]
             if isinstance(then, exp.Update):
                 for item in items(then):
                     if isinstance(item, exp.Star) and source is not None:
                         self.pass_through(target, source_star(resolver, source))
                     elif isinstance(item, exp.EQ) and isinstance(item.this, exp.Column):
                         column = resolver.column_name(item.this.this)
-                        self.edges.add(ColumnRef(target, column), resolver.sources_of(scope, item.expression, env))
+                        self.edges.add(ColumnRef(target, column), resolver.sources_of(visible, item.expression, env))
             elif isinstance(then, exp.Insert):
                 columns, values = then.this, then.expression
                 if isinstance(columns, (exp.Tuple, exp.Schema)) and isinstance(values, exp.Tuple):
                     for column, value in zip(self._column_list(columns), items(values)):
-                        self.edges.add(ColumnRef(target, column), resolver.sources_of(scope, value, env))
+                        self.edges.add(ColumnRef(target, column), resolver.sources_of(visible, value, env))
                 elif source is not None and (isinstance(columns, exp.Star) or (columns is not None and columns.name.upper() == "ROW")):
                     self.pass_through(target, source_star(resolver, source))
 
@@ -222,17 +235,33 @@ class Targets:
             target_source = scope.sources[before] if len(scope.sources) > before else None
         if target_source is None or target_source.table is None:
             return
+        target = target_source.table
         for item in items(update):
-            if not isinstance(item, exp.EQ) or not isinstance(item.this, exp.Column):
+            if not isinstance(item, exp.EQ):
                 continue
-            column = item.this
-            written = target_source.table
-            qualifier = column.args.get("table")
-            if qualifier is not None:
-                named = scope.lookup(self.names.ident(qualifier))
-                if named is not None and named.kind == "table" and named.table is not None:
-                    written = named.table
-            self.edges.add(ColumnRef(written, resolver.column_name(column.this)), resolver.sources_of(scope, item.expression, env))
+            if isinstance(item.this, exp.Column):
+                self.edges.add(self._set_column(scope, target, item.this), resolver.sources_of(scope, item.expression, env))
+            elif isinstance(item.this, exp.Tuple):
+                # `SET (a, b) = (SELECT x, y ...)` or `= (x, y)`: by position.
+                columns = [c for c in items(item.this) if isinstance(c, exp.Column)]
+                value = item.expression
+                if isinstance(value, exp.Tuple):
+                    sources = [resolver.sources_of(scope, v, env) for v in items(value)]
+                elif isinstance(value, exp.Query):
+                    sources = [out.sources for out in resolver.outputs(value, env, scope)]
+                else:
+                    continue
+                for column, found in zip(columns, sources):
+                    self.edges.add(self._set_column(scope, target, column), found)
+
+    def _set_column(self, scope: Scope, target: TableRef, column: exp.Column) -> ColumnRef:
+        """The column an UPDATE's SET writes: of the target, or of the table its qualifier names."""
+        qualifier = column.args.get("table")
+        if qualifier is not None:
+            named = scope.lookup(self.names.ident(qualifier))
+            if named is not None and named.kind == "table" and named.table is not None:
+                target = named.table
+        return ColumnRef(target, self.resolver.column_name(column.this))
 
     # ---------------------------------------------------------------------------------- output
 

@@ -58,12 +58,14 @@ def command(name: str) -> Callable[[CommandHandler], CommandHandler]:
 
 
 def command_name(expression: exp.Expression) -> str:
-    return str(expression.this or "unknown").upper()[:40]
+    """The command's words as sqlglot read them, upper case (`MSCK REPAIR`, `ADD JAR`)."""
+    return " ".join(str(expression.this or "unknown").upper().split())[:40]
 
 
 def is_lineage_free(expression: exp.Command) -> bool:
-    """A command that cannot move rows: no fallback dialect needs to be tried for it."""
-    return command_name(expression) in LINEAGE_FREE
+    """A command that cannot move rows: no fallback dialect needs to be tried for it. Decided by
+    its first word, as some dialects read several words as one command (Hive `ADD JAR`)."""
+    return command_name(expression).split(" ", 1)[0] in LINEAGE_FREE
 
 
 @handlers.handles(exp.Command)
@@ -71,11 +73,11 @@ def _command(context: Context, expression: exp.Expression, statement: StatementL
     name = command_name(expression)
     rest = expression.expression.name if isinstance(expression.expression, exp.Literal) else str(expression.expression or "")
     handler = _COMMANDS.get(name)
-    statement.kind = name
+    statement.kind = name.replace(" ", "_")
     if handler is not None:
         if handler(context, rest, statement):
             return
-    elif name in LINEAGE_FREE:
+    elif is_lineage_free(expression):
         return
     statement.kind = "COMMAND"
     statement.error = f"not analysed: sqlglot parses this statement only as a generic command ({name})"

@@ -23,12 +23,14 @@ class Context:
     ) -> None:
         self.dialect = dialect
         self.dialect_name = dialect_name
-        # 'tsql', 'oracle' or None (see script.family).
+        # 'tsql', 'oracle', 'mysql', 'postgres' or None (see script.family).
         self.family = family
         self.names = Names.of(dialect)
         self.columns = columns
         self.deadline = deadline
         self.temporary: set[TableRef] = set()
+        # Session variables set to a string so far (Snowflake `SET v = 'db.t'`), by upper-case name.
+        self.variables: dict[str, str] = {}
         self.command_types = frozenset(dialect.tokenizer_class.COMMANDS)
         self._plain = plain_tokenizer(dialect)
         self._with_names: dict[int, list[str]] = {}
@@ -54,6 +56,11 @@ class Context:
     def name_ref(self, tokens: Sequence[Token]) -> TableRef | None:
         """An object name from its tokens (`dbo.p`, `[s].[p]`, `` `p.d.proc` ``), normalised like a
         table name; None when the tokens are not a name."""
+        table = self.table_node(tokens)
+        return table_ref(self.names, table) if table is not None else None
+
+    def table_node(self, tokens: Sequence[Token]) -> exp.Table | None:
+        """The Table node a name's tokens spell, or None when they are not a name."""
         tokens = [t for t in tokens if t.token_type is not TokenType.SEMICOLON]
         if not tokens:
             return None
@@ -62,14 +69,19 @@ class Context:
         except Exception:  # noqa: BLE001 - an odd name is no name, not a failure
             return None
         table = parsed[0] if parsed else None
-        return table_ref(self.names, table) if isinstance(table, exp.Table) else None
+        return table if isinstance(table, exp.Table) else None
+
+    def table_from_text(self, text: str) -> exp.Table | None:
+        """The Table node of an object name written in a string (`'sales.orders'`)."""
+        try:
+            return self.table_node(self.dialect.tokenize(text.strip()))
+        except Exception:  # noqa: BLE001 - not a name
+            return None
 
     def name_from_text(self, text: str) -> TableRef | None:
         """An object name written in a string (`'sales.orders'` passed to a function)."""
-        try:
-            return self.name_ref(self.dialect.tokenize(text.strip()))
-        except Exception:  # noqa: BLE001 - not a name
-            return None
+        table = self.table_from_text(text)
+        return table_ref(self.names, table) if table is not None else None
 
 
 def items(node: exp.Expression) -> list[exp.Expression]:

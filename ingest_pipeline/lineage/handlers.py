@@ -14,13 +14,16 @@ from sqlglot import exp
 
 from ingest_pipeline.lineage import tables
 from ingest_pipeline.lineage.context import Context, items
-from ingest_pipeline.lineage.locations import property_location
+from ingest_pipeline.lineage.locations import option_locations, property_location
 from ingest_pipeline.lineage.model import StatementLineage, TableRef
 from ingest_pipeline.lineage.names import table_ref
 
 # (context, expression, statement to fill, inside a procedural body) -> None
 Handler = Callable[[Context, exp.Expression, StatementLineage, bool], None]
 _HANDLERS: dict[type, Handler] = {}
+
+# Options of a CREATE TABLE that name the files the table is stored in.
+_LOCATION_OPTIONS = ("external_location", "path", "uris", "uri")
 
 # Vendor functions that move rows between tables named by string arguments:
 # name -> (position of the source argument, position of the target argument).
@@ -134,37 +137,52 @@ def _create(context: Context, expression: exp.Expression, statement: StatementLi
         return
     if kind not in ("TABLE", "VIEW"):
         return
-    tables.collect(context, expression, statement, targets=created)
+    # ClickHouse `CREATE MATERIALIZED VIEW mv TO t AS SELECT ...`: the view feeds t its rows.
+    fed = [p.this for p in _properties(expression) if isinstance(p, exp.ToTableProperty) and isinstance(p.this, exp.Table)]
+    tables.collect(context, expression, statement, targets=created + fed)
     if kind == "VIEW":
         statement.views = tables.refs(context, created)
     properties = expression.args.get("properties")
-    for location in properties.expressions if isinstance(properties, exp.Properties) else ():
-        if not isinstance(location, exp.LocationProperty):
-            continue
-        uri = property_location(context, location.this)
-        if uri:
-            # A table over existing files reads them; CREATE TABLE ... LOCATION ... AS SELECT writes them.
-            side = statement.location_writes if expression.expression is not None else statement.location_reads
-            side.append(uri)
+    if isinstance(properties, exp.Properties):
+        uris = [property_location(context, p.this) for p in properties.expressions if isinstance(p, exp.LocationProperty)]
+        # Athena `WITH (external_location = ...)`, Spark `OPTIONS (path ...)`, BigQuery `OPTIONS (uris = [...])`.
+        uris.extend(option_locations(properties, _LOCATION_OPTIONS))
+        found = {uri for uri in uris if uri}
+        # A table over existing files reads them; CREATE TABLE ... LOCATION ... AS SELECT writes them.
+        if expression.expression is not None:
+            statement.location_writes = sorted(set(statement.location_writes) | found)
+        else:
+            statement.location_reads = sorted(set(statement.location_reads) | found)
     if _session_scoped(expression):
         context.temporary.update(tables.refs(context, created))
 
 
 def _session_scoped(create: exp.Expression) -> bool:
-    """CREATE TEMP[ORARY] / VOLATILE: the table lives as long as the session. (Oracle's CREATE
-    GLOBAL TEMPORARY TABLE defines a permanent table whose rows are private: not temporary.)"""
+    """CREATE TEMP[ORARY] / VOLATILE / Oracle PRIVATE TEMPORARY: the table lives as long as the
+    session. (Oracle's CREATE GLOBAL TEMPORARY TABLE defines a permanent table whose rows are
+    private: not temporary.)"""
     properties = create.args.get("properties")
     if not isinstance(properties, exp.Properties):
         return False
-    return any(
-        isinstance(p, exp.VolatileProperty) or (isinstance(p, exp.TemporaryProperty) and not p.this)
-        for p in properties.expressions
-    )
+    return any(_session_property(p) for p in properties.expressions)
+
+
+def _session_property(prop: exp.Expression) -> bool:
+    if isinstance(prop, exp.VolatileProperty):
+        return True
+    if isinstance(prop, exp.TemporaryProperty):
+        return not prop.this or str(prop.this).upper() == "PRIVATE"
+    # Teradata `CREATE MULTISET VOLATILE TABLE` reads to sqlglot as a function's stability.
+    return isinstance(prop, exp.StabilityProperty) and prop.name.upper() == "VOLATILE"
+
+
+def _properties(create: exp.Expression) -> list[exp.Expression]:
+    properties = create.args.get("properties")
+    return properties.expressions if isinstance(properties, exp.Properties) else []
 
 
 def _has_property(create: exp.Expression, kind: type[exp.Expression]) -> bool:
-    properties = create.args.get("properties")
-    return isinstance(properties, exp.Properties) and any(isinstance(p, kind) for p in properties.expressions)
+    return any(isinstance(p, kind) for p in _properties(create))
 
 
 @handles(exp.Alter)
@@ -231,7 +249,20 @@ def _execute(context: Context, expression: exp.Expression, statement: StatementL
 
 @handles(exp.Declare, exp.Set)
 def _assignment(context: Context, expression: exp.Expression, statement: StatementLineage, procedural: bool) -> None:
-    """DECLARE / SET read the tables of the queries that compute their values."""
+    """DECLARE / SET read the tables of the queries that compute their values. A session variable
+    set to a string is remembered: a later `IDENTIFIER($v)` names the table it holds."""
     statement.kind = type(expression).__name__.upper()
     if expression.find(exp.Query) is not None:
         tables.collect(context, expression, statement)
+    if isinstance(expression, exp.Set):
+        for item in items(expression):
+            assigned = item.this if isinstance(item, exp.SetItem) else None
+            if isinstance(assigned, exp.EQ):
+                _remember(context, assigned.this, assigned.expression)
+
+
+def _remember(context: Context, names: exp.Expression, values: exp.Expression) -> None:
+    pairs = zip(items(names), items(values)) if isinstance(names, exp.Tuple) and isinstance(values, exp.Tuple) else [(names, values)]
+    for name, value in pairs:
+        if isinstance(name, exp.Column) and not name.table and isinstance(value, exp.Literal) and value.is_string:
+            context.variables[name.name.upper()] = value.name

@@ -11,7 +11,7 @@ from typing import Any
 
 # Bump whenever extraction output changes: it is part of the parse-cache key, so a new
 # extractor never serves results cached by an old one.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 
 STAR = "*"
 # A column really named `*` (a quoted identifier such as `"*"`) is written this way, so that it is

@@ -32,11 +32,13 @@ def _copy(context: Context, copy: exp.Expression, statement: StatementLineage, p
         _sources(context, files, statement)
         return
     # Unloading: the table or query named on one side is read, the files on the other written.
+    # Into a location from files (Databricks `COPY INTO delta.`/path` FROM 's3://...'): both.
     sources = files if into_location else [target]
     destinations = [target] if into_location else files
     for source in sources:
-        if isinstance(source, (exp.Table, exp.Schema)):
-            statement.reads = sorted(set(statement.reads) | set(tables.refs(context, tables.tables_of(source))))
+        found = literal_location(source)
+        if found:
+            statement.location_reads = sorted(set(statement.location_reads) | {found})
         elif isinstance(source, exp.Expression):
             tables.collect(context, source, statement)
     statement.location_writes = sorted(set(statement.location_writes) | set(_locations(context, destinations)))

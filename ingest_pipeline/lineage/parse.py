@@ -37,7 +37,7 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
     "spark": ("databricks", "hive"),
     "spark2": ("spark", "databricks", "hive"),
     "hive": ("spark", "databricks"),
-    "redshift": ("postgres",),
+    "redshift": ("postgres", "tsql"),
     "materialize": ("postgres",),
     "risingwave": ("postgres",),
     "fabric": ("tsql",),
@@ -49,6 +49,10 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
 
 # Statements that carry no rows: when they do not parse, their first word is their kind.
 _SALVAGED_WORDS = frozenset({"DROP", "GRANT", "REVOKE", "DENY", "ALTER", "CREATE", "USE"})
+# Statements that may carry keywords sqlglot misreads (`rewrites.without_noise_words`).
+_NOISY_STARTS = frozenset({TokenType.DELETE, TokenType.CREATE})
+# A table named by a string or an expression, resolved after parsing (`_name_dynamic_tables`).
+_NAMED_BY_STRING = re.compile(r"\bidentifier\s*\(", re.IGNORECASE)
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: \d+.*?>")
 
 
@@ -63,6 +67,68 @@ class Parsed:
 
 def parse_piece(context: Context, piece: Piece) -> Parsed:
     """Parse a piece (a query piece as the query it holds). Never raises."""
+    parsed = _parse_piece(context, piece)
+    tokens = piece.tokens
+    if parsed.expression is not None and tokens and _names_by_string(piece.sql, tokens[0].start, tokens[-1].end + 1):
+        _name_dynamic_tables(context, parsed.expression)
+    return parsed
+
+
+def _names_by_string(sql: str, start: int, end: int) -> bool:
+    """Whether the statement may call IDENTIFIER(...); plain substring tests first, as a
+    case-insensitive regex over every statement would cost a tenth of the extraction."""
+    if sql.find("dentifier", start, end) < 0 and sql.find("DENTIFIER", start, end) < 0:
+        return False
+    return _NAMED_BY_STRING.search(sql, start, end) is not None
+
+
+def _name_dynamic_tables(context: Context, expression: exp.Expression) -> None:
+    """Snowflake / Databricks `IDENTIFIER('db.t')` (also `IDENTIFIER(db.t)`) names a table: the
+    Table node becomes that name. A name held in a variable (`IDENTIFIER($t)`) stays unknown."""
+    for node in list(expression.find_all(exp.Table, exp.Schema)):
+        if isinstance(node, exp.Schema):
+            # `INSERT INTO IDENTIFIER('t') SELECT ...` reads to sqlglot as a column list of `IDENTIFIER`.
+            table, listed = node.this, node.expressions
+            if isinstance(table, exp.Table) and _is_identifier_word(table) and len(listed) == 1:
+                named = _named_table(context, listed[0])
+                if named is not None:
+                    node.replace(named)
+            continue
+        argument = _identifier_argument(node.this)
+        named = _named_table(context, argument) if argument is not None else None
+        if named is not None:
+            for key in ("catalog", "db", "this"):
+                node.set(key, named.args.get(key))
+
+
+def _is_identifier_word(table: exp.Table) -> bool:
+    this = table.this
+    return isinstance(this, exp.Identifier) and not this.quoted and this.name.upper() == "IDENTIFIER" and not table.args.get("db")
+
+
+def _identifier_argument(node: exp.Expression | None) -> exp.Expression | None:
+    if isinstance(node, exp.DynamicIdentifier):
+        return node.this
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "IDENTIFIER" and len(node.expressions) == 1:
+        return node.expressions[0]
+    return None
+
+
+def _named_table(context: Context, argument: exp.Expression) -> exp.Table | None:
+    """The table a string literal, a bare name or a session variable set to a string earlier in
+    the file (`$t`) spells; None for any other variable."""
+    if isinstance(argument, exp.Literal) and argument.is_string:
+        name = argument.name
+    elif isinstance(argument, exp.Column):
+        name = argument.sql(dialect=context.dialect)
+    elif isinstance(argument, exp.Parameter):
+        name = context.variables.get(argument.name.upper(), "")
+    else:
+        return None
+    return context.table_from_text(name) if name and name[0] not in "$:@?" else None
+
+
+def _parse_piece(context: Context, piece: Piece) -> Parsed:
     tokens = list(piece.tokens)
     if len(tokens) > MAX_STATEMENT_TOKENS:
         return Parsed(error=f"statement has {len(tokens)} tokens, more than the limit of {MAX_STATEMENT_TOKENS}")
@@ -88,6 +154,8 @@ def parse_piece(context: Context, piece: Piece) -> Parsed:
     if piece.insert_exec:
         last = tokens[-1]
         tokens += [Token(t, t.name, last.line, last.col, last.end, last.end) for t in (TokenType.DEFAULT, TokenType.VALUES)]
+    if tokens[0].token_type in _NOISY_STARTS:
+        tokens = rewrites.without_noise_words(tokens)
     if context.family == "tsql":
         tokens = rewrites.tsql_prepared(tokens)
     try:

@@ -18,6 +18,7 @@ TABLE_HINTS = frozenset(
 _HINT_PUNCTUATION = frozenset({TokenType.COMMA, TokenType.L_PAREN, TokenType.R_PAREN, TokenType.NUMBER, TokenType.EQ})
 _COMPOUND = frozenset({TokenType.PLUS, TokenType.DASH, TokenType.STAR, TokenType.SLASH, TokenType.MOD, TokenType.AMP, TokenType.CARET, TokenType.PIPE})
 _TARGET_TYPES = frozenset({TokenType.VAR, TokenType.IDENTIFIER, TokenType.DOT, TokenType.PARAMETER})
+_NAME_TYPES = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
 
 
 def without_hints(tokens: list[Token]) -> list[Token]:
@@ -72,6 +73,20 @@ def tsql_prepared(tokens: list[Token]) -> list[Token]:
     if len(tokens) > 3 and word(tokens[0]) == "CREATE" and word(tokens[1]) == "OR" and word(tokens[2]) == "ALTER":
         tokens = [tokens[0], *tokens[3:]]
     return compound_assignments(_without_top(tokens))
+
+
+def without_noise_words(tokens: list[Token]) -> list[Token]:
+    """Keywords sqlglot misreads and lineage does not need: `DELETE FROM TABLE t` (Hive,
+    Informix; sqlglot reads a table named `table` aliased `t`) and the `LOCAL` of `CREATE LOCAL
+    TEMP[ORARY] TABLE` (PostgreSQL, Vertica, ANSI; sqlglot gives up on the statement)."""
+    if len(tokens) < 4:
+        return tokens
+    first, second, third = tokens[0].token_type, tokens[1].token_type, tokens[2].token_type
+    if first is TokenType.DELETE and second is TokenType.FROM and third is TokenType.TABLE and tokens[3].token_type in _NAME_TYPES:
+        return [tokens[0], tokens[1], *tokens[3:]]
+    if first is TokenType.CREATE and word(tokens[1]) == "LOCAL" and word(tokens[2]) in ("TEMP", "TEMPORARY"):
+        return [tokens[0], *tokens[2:]]
+    return tokens
 
 
 def _without_top(tokens: list[Token]) -> list[Token]:

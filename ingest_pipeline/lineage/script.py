@@ -11,6 +11,8 @@ These lines are not SQL and must not reach the parser:
 
 * MySQL (mysql client): `DELIMITER //` makes `//` end statements (procedure dumps) until the
   next `DELIMITER ;`.
+* PostgreSQL / Redshift (psql): a backslash line is a meta-command (`\\set`, `\\i file`,
+  `\\connect` ...), except `\\copy ...`, the client-side COPY, which is read as a COPY statement.
 
 `client_script` finds them outside strings and comments, blanks them (keeping every line break so
 line numbers stay true) and cuts the text into batches. Other dialects have one batch: the text.
@@ -64,23 +66,31 @@ _ORACLE_RULES = (
 )
 # MySQL client: `DELIMITER //` makes `//` end statements until the next DELIMITER line.
 _MYSQL_RULES = ((re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[^\n]*", _T), "DELIMITER"),)
+# psql: `\copy ...` is a COPY run by the client (a statement of its own line); any other
+# backslash line (`\set`, `\i file`, `\connect` ...) is a meta-command.
+_PSQL_RULES = (
+    (re.compile(r"[ \t]*\\copy\b[^\n]*", _T), "CLIENT_COPY"),
+    (re.compile(r"[ \t]*\\[^\n]*"), "PSQL"),
+)
 _SETVAR = re.compile(r"[ \t]*:setvar[ \t]+(\w+)(?:[ \t]+(\"[^\"]*\"|\S+))?", _T)
 _DEFINE = re.compile(r"[ \t]*DEF(?:INE)?[ \t]+(\w+)[ \t]*=[ \t]*('[^']*'|\"[^\"]*\"|\S+)", _T)
 _DEFINE_OFF = re.compile(r"[ \t]*SET[ \t]+DEF(?:INE)?[ \t]+OFF\b", _T)
 _SQLCMD_VARIABLE = re.compile(r"\$\((\w+)\)")
 _SQLPLUS_VARIABLE = re.compile(r"&&?([A-Za-z_]\w*)\.?")
 
-_RULES = {"tsql": _TSQL_RULES, "oracle": _ORACLE_RULES, "mysql": _MYSQL_RULES}
+_RULES = {"tsql": _TSQL_RULES, "oracle": _ORACLE_RULES, "mysql": _MYSQL_RULES, "postgres": _PSQL_RULES}
 _SPECIALS = {
     "tsql": re.compile(r"'|\"|\[|--|/\*|\n"),
     "oracle": re.compile(r"'|\"|--|/\*|\n"),
     "mysql": re.compile(r"'|\"|`|--|#|/\*|\n"),
+    "postgres": re.compile(r"'|\"|--|/\*|\$\$|\n"),
 }
 _CLOSERS = {
     "'": re.compile(r"'(?:''|[^'])*'"),
     '"': re.compile(r'"(?:""|[^"])*"'),
     "[": re.compile(r"\[(?:\]\]|[^\]])*\]"),
     "`": re.compile(r"`(?:``|[^`])*`"),
+    "$$": re.compile(r"\$\$.*?\$\$", re.DOTALL),
 }
 # MySQL strings also escape with a backslash (T-SQL's 'C:\data\' must not).
 _MYSQL_CLOSERS = {**_CLOSERS, "'": re.compile(r"'(?:''|\\.|[^'\\])*'"), '"': re.compile(r'"(?:""|\\.|[^"\\])*"')}
@@ -112,14 +122,15 @@ class ClientScript:
 @lru_cache(maxsize=None)
 def _family_of(dialect_class: type) -> str | None:
     names = {cls.__name__ for cls in dialect_class.__mro__}
-    for name, script_family in (("TSQL", "tsql"), ("Oracle", "oracle"), ("MySQL", "mysql")):
+    for name, script_family in (("TSQL", "tsql"), ("Oracle", "oracle"), ("MySQL", "mysql"), ("Postgres", "postgres")):
         if name in names:
             return script_family
     return None
 
 
 def family(dialect: Dialect) -> str | None:
-    """'tsql', 'oracle' or 'mysql' when the dialect's scripts carry client-tool lines, else None."""
+    """'tsql', 'oracle', 'mysql' or 'postgres' when the dialect's scripts carry client-tool lines
+    (PostgreSQL's family includes Redshift and the other dialects derived from it), else None."""
     return _family_of(type(dialect))
 
 
@@ -213,9 +224,13 @@ class _Scanner:
             if kind == "BATCH":
                 self.cuts.append((pos, end))
                 self.edits.append((pos, end, None))
-            elif kind == "LINE":
+            elif kind in ("LINE", "CLIENT_COPY"):
                 self.cuts.append((pos, pos))
                 self.cuts.append((end, end))
+                if kind == "CLIENT_COPY":
+                    # `\copy` is read as the COPY it runs: the backslash goes, offsets stay.
+                    backslash = self.text.index("\\", pos)
+                    self.edits.append((backslash, backslash + 1, None))
             else:
                 self.directives.append(Directive(line, kind, match.group(0).strip()))
                 self.edits.append((pos, end, None))
