@@ -57,6 +57,9 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
         temporary = set(statement.temporary)
         if statement.defined_columns and statement.writes:
             table = statement.writes[0]
+            # The columns defined are the catalog's (the last definition of the table wins): another
+            # file's definition of the same table changes them, so this file depends on it too.
+            rows.depends_on_definitions.add(table.fqn)
             names = catalog.get(table.fqn) or [ref.column for ref in statement.defined_columns if not ref.is_star]
             for name in names:
                 rows.defines.append({"statement": sid, "column": column(ColumnRef(table, name))})

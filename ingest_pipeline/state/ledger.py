@@ -7,9 +7,11 @@ a node of its own), so a wiped database or a different NEO4J_URI makes every fil
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +135,17 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Held while a step updates the catalog and writes the graph: the write steps of a run (and
+        of runs on this host) take turns even where no `neo4j_writer` pool limit is configured."""
+        with open(f"{self.path}.writer.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def bind_graph(self, graph_id: str) -> bool:
         """Make the ledger speak for graph_id. True if it spoke for another graph (now reset)."""

@@ -17,10 +17,11 @@ from pathlib import Path
 
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_HEADER = b"SQLite format 3\x00"
-# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1".
+# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1", "IPS1".
 PARSE_CACHE_ID = 0x49504331
 LEDGER_ID = 0x49504C31
-_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger"}
+SPOOL_ID = 0x49505331
+_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger", SPOOL_ID: "the run spool"}
 
 
 class StateFileError(RuntimeError):
