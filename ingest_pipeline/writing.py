@@ -65,15 +65,23 @@ def ingested(rows: Sequence[FileRows], mtimes: Mapping[str, int]) -> list[Ingest
     ]
 
 
+@dataclass(frozen=True)
+class FileFigures:
+    """What one written file put in the graph, for the run's report."""
+
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]
+    column_edges: int
+    ambiguous_edges: int
+    relationships: int
+
+
 @dataclass
 class WriteCounts:
-    """What the writes of a run added up to, for the report (tables and columns as sets: chunks overlap)."""
+    """What the writes of a run added up to: per file (a file rewritten later counts as rewritten),
+    plus the rows and Neo4j figures of every write, for rows/s."""
 
-    tables: set[str] = field(default_factory=set)
-    columns: set[str] = field(default_factory=set)
-    column_edges: int = 0
-    ambiguous_edges: int = 0
-    relationships: int = 0
+    files: dict[str, FileFigures] = field(default_factory=dict)
     rows: int = 0
     neo4j: dict[str, float] = field(default_factory=dict)
     batch_seconds: list[float] = field(default_factory=list)
@@ -82,21 +90,30 @@ class WriteCounts:
         for r in rows:
             if r.path not in written:
                 continue
-            self.tables.update(t["fqn"] for t in r.tables)
-            self.columns.update(c["fqn"] for c in r.columns)
-            self.column_edges += len(r.derives)
-            self.ambiguous_edges += sum(1 for d in r.derives if d["ambiguous"])
-            self.relationships += r.relationship_count
+            self.files[r.path] = FileFigures(
+                tuple(t["fqn"] for t in r.tables),
+                tuple(c["fqn"] for c in r.columns),
+                len(r.derives),
+                sum(1 for d in r.derives if d["ambiguous"]),
+                r.relationship_count,
+            )
             self.rows += r.row_count
         self.merge(WriteCounts(neo4j=dict(neo4j), batch_seconds=list(batch_seconds)))
 
     def merge(self, other: WriteCounts) -> None:
-        self.tables |= other.tables
-        self.columns |= other.columns
-        self.column_edges += other.column_edges
-        self.ambiguous_edges += other.ambiguous_edges
-        self.relationships += other.relationships
+        self.files.update(other.files)
         self.rows += other.rows
         for key, value in other.neo4j.items():
             self.neo4j[key] = self.neo4j.get(key, 0) + value
         self.batch_seconds += other.batch_seconds
+
+    @property
+    def tables(self) -> set[str]:
+        return {t for f in self.files.values() for t in f.tables}
+
+    @property
+    def columns(self) -> set[str]:
+        return {c for f in self.files.values() for c in f.columns}
+
+    def total(self, figure: str) -> int:
+        return sum(getattr(f, figure) for f in self.files.values())

@@ -47,9 +47,10 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
 
     def column(ref: ColumnRef) -> str:
         # A file's temporary tables are its own nodes (see graph.rows.table_key), and so are their columns.
-        table = table_key(ref.table, path, temporary)
-        fqn = f"{table}.{ref.column}" if table != ref.table.fqn else ref.fqn
-        columns.setdefault(fqn, {"fqn": fqn, "name": ref.column, "table": table})
+        table = table_key(ref.table, path, temporary) if temporary else ref.table.fqn
+        fqn = f"{table}.{ref.column}"
+        if fqn not in columns:
+            columns[fqn] = {"fqn": fqn, "name": ref.column, "table": table}
         return fqn
 
     for statement in lineage.statements:

@@ -411,9 +411,9 @@ def report(
                 "statements": sum(c.statements for c in chunks),
                 "tables": len(counts.tables),
                 "columns": len(counts.columns),
-                "column_edges": counts.column_edges,
-                "column_edges_ambiguous": counts.ambiguous_edges,
-                "relationships_written": counts.relationships,
+                "column_edges": counts.total("column_edges"),
+                "column_edges_ambiguous": counts.total("ambiguous_edges"),
+                "relationships_written": counts.total("relationships"),
                 "graph_rows_written": counts.rows,
                 "parse_errors": sum(c.parse_errors for c in chunks),
                 "wall_seconds": round(wall, 3),
@@ -514,8 +514,7 @@ def _finish_graph(
                 outcome = _write(context, neo4j, state, rows, [], {f.task.key: f.task.mtime_ns for f in files})
                 finish.refreshed = outcome.written
                 finish.failed = outcome.dead_lettered
-                finish.counts.add([], set(), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
-                finish.counts.rows += sum(r.row_count for r in rows if r.path in set(outcome.written))
+                finish.counts.add(rows, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
                 context.log.info(f"{len(outcome.written)} file(s) of this run rewritten: a later chunk changed a definition their columns use")
     finally:
         state.close()
