@@ -59,9 +59,9 @@ DEFAULT_SEED = 42
 # Above this many files the baseline runs on an evenly spread sample of this size and is scaled up.
 DEFAULT_BASELINE_SAMPLE = 200
 BATCH_SIZES = (100, 250, 1000, 2500)
-# Corpus sizes of the scale curve (--scale adds the largest).
-SCALE_FILES = (1000, 5000)
-SCALE_FILES_FULL = (1000, 5000, 20000)
+# Corpus sizes of the scale curve as multiples of --files (1k, 5k; --scale adds 20k).
+SCALE_FACTORS = (1, 5)
+SCALE_FACTORS_FULL = (1, 5, 20)
 # Before each measurement, wait up to --quiet-wait seconds (and QUIET_WAIT_TOTAL per run) until other
 # processes keep fewer than QUIET_BUSY_CORES cores busy: a shared 2-core machine is rarely idle.
 QUIET_BUSY_CORES = 0.35
@@ -216,7 +216,13 @@ def child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     # Untimed warm-up on an empty folder: imports, Dagster's first-run costs, the Bolt connection pool.
     empty = work / "empty"
     empty.mkdir(parents=True, exist_ok=True)
-    ingest_sql_files.execute_in_process(run_config=run_config(str(empty)), resources=resources(work / "warmup-state"))
+    # Under a source of its own: deletions come from the graph, and the graph holds the default source's files.
+    from ingest_pipeline.jobs.ingest import IngestConfig
+
+    warmup = run_config(str(empty))
+    if "source_name" in IngestConfig.model_fields:
+        warmup["ops"]["plan_batch"]["config"]["source_name"] = "bench-warmup"
+    ingest_sql_files.execute_in_process(run_config=warmup, resources=resources(work / "warmup-state"))
 
     steps_out = []
     for step in spec["steps"]:
@@ -893,7 +899,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         # Scale curve: cold and 1% touched at growing corpus sizes, each size in its own child (its own
         # peak RSS: parse and write share the in-process child). 1000 files are the scenarios above.
-        scale_sizes = () if quick else (SCALE_FILES_FULL if args.scale else SCALE_FILES)
+        scale_sizes = () if quick else tuple(files * f for f in (SCALE_FACTORS_FULL if args.scale else SCALE_FACTORS))
         curve = []
         for size in scale_sizes:
             if size == files:
@@ -1417,7 +1423,7 @@ def main(argv: list[str] | None = None) -> int:
                         "snapshot of another commit")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary corpus, logs and state")
     parser.add_argument("--scale", action="store_true", default=os.environ.get("BENCH_SCALE", "") not in ("", "0"),
-                        help=f"add the {SCALE_FILES_FULL[-1]}-file point to the scale curve (BENCH_SCALE=1)")
+                        help=f"add the {SCALE_FACTORS_FULL[-1]}x --files point (20,000 files) to the scale curve (BENCH_SCALE=1)")
     args = parser.parse_args(argv)
     if args.quiet_wait is None:
         args.quiet_wait = float(os.environ.get("BENCH_QUIET_WAIT", 3 if args.quick else 15))

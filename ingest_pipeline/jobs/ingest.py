@@ -173,7 +173,8 @@ def plan_batch(
         if problem:
             raise Failure(description=problem, allow_retries=False)
         workers = config.workers or worker_count()
-        chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
+        # A multiple of the workers: the last round of parse steps keeps every worker busy.
+        chunk_count = math.ceil(max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files))) / workers) * workers
         chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
         active = float(min(workers, len([c for c in chunks if c])))
         push_metrics(
