@@ -610,6 +610,7 @@ def _ingest_summary(step: dict[str, Any], files_total: int) -> dict[str, Any]:
         "files_ingested": graph.get("files_ingested"),
         "files_unchanged": graph.get("files_unchanged"),
         "files_parsed": graph.get("files_parsed"),
+        "files_refreshed": graph.get("files_refreshed"),
         "statements": graph.get("statements"),
         "parse_errors": graph.get("parse_errors"),
         "parse_latency_p50_ms": graph.get("parse_latency_p50_ms"),

@@ -9,6 +9,7 @@ so the graph equals a clean ingest of the same files, and the others are refresh
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -59,6 +60,11 @@ def to_refresh(written: Mapping[str, ChunkFile], state: Ledger) -> list[ChunkFil
     return [written[p] for p in sorted(written) if p in entries and entries[p].status == PENDING]
 
 
+def column_digest(rows: FileRows) -> str:
+    """A digest of a file's column rows (built deterministically, so equal rows give equal digests)."""
+    return hashlib.sha256(repr((rows.columns, rows.defines, rows.derives)).encode()).hexdigest()
+
+
 def ingested(rows: Sequence[FileRows], mtimes: Mapping[str, int]) -> list[IngestedFile]:
     return [
         IngestedFile(r.path, r.file["sha256"], r.file["size_bytes"], mtimes.get(r.path, 0), r.derivation) for r in rows
@@ -74,6 +80,8 @@ class FileFigures:
     column_edges: int
     ambiguous_edges: int
     relationships: int
+    # Of the column rows written: a rewrite against a settled catalog that would give the same is skipped.
+    column_digest: str
 
 
 @dataclass
@@ -96,6 +104,7 @@ class WriteCounts:
                 len(r.derives),
                 sum(1 for d in r.derives if d["ambiguous"]),
                 r.relationship_count,
+                column_digest(r),
             )
             self.rows += r.row_count
         self.merge(WriteCounts(neo4j=dict(neo4j), batch_seconds=list(batch_seconds)))

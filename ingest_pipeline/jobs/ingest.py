@@ -52,7 +52,7 @@ from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo
 from ingest_pipeline.resources.neo4j import WriteOutcome
 from ingest_pipeline import settings
 from ingest_pipeline.state.ledger import Ledger
-from ingest_pipeline.writing import ChunkFile, WriteCounts, attach_column_rows, ingested, rows_for, to_refresh
+from ingest_pipeline.writing import ChunkFile, WriteCounts, attach_column_rows, column_digest, ingested, rows_for, to_refresh
 
 GRAPH_ASSET = "sql_lineage_graph"
 CACHE_ASSET = "parse_cache"
@@ -512,11 +512,20 @@ def _finish_graph(
                 files, lineages = _models(context, refresh, parsed.chunk, parse_cache)
                 rows = rows_for(files, lineages, parsed.ingested_at)
                 attach_column_rows(rows, {f.task.key: lineages[f.key] for f in files}, [], state)
-                outcome = _write(context, neo4j, state, rows, [], {f.task.key: f.task.mtime_ns for f in files})
+                mtimes = {f.task.key: f.task.mtime_ns for f in files}
+                # What the chunk wrote is what the settled catalog gives for most: only the others are rewritten.
+                written_as = {p: f.column_digest for w in writes for p, f in w.counts.files.items()}
+                same = [r for r in rows if written_as.get(r.path) == column_digest(r)]
+                state.mark_ingested(ingested(same, mtimes))
+                changed = [r for r in rows if written_as.get(r.path) != column_digest(r)]
+                outcome = _write(context, neo4j, state, changed, [], mtimes)
                 finish.refreshed = outcome.written
                 finish.failed = outcome.dead_lettered
-                finish.counts.add(rows, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
-                context.log.info(f"{len(outcome.written)} file(s) of this run rewritten: a later chunk changed a definition their columns use")
+                finish.counts.add(changed, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
+                context.log.info(
+                    f"{len(outcome.written)} file(s) of this run rewritten ({len(same)} checked unchanged): "
+                    "a later chunk changed a definition their columns use"
+                )
     finally:
         state.close()
     outside = sorted(set(stale) - set(run_files))
