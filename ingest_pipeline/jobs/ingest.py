@@ -365,6 +365,7 @@ def _write(
 
 @op(
     pool="neo4j_writer",
+    retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
     description="Finish the run: remove deleted files, rewrite this run's files whose columns a later "
     "definition changed, and record what the run did as asset materializations.",
 )
