@@ -50,7 +50,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 DEFAULT_OUTPUT = RESULTS / "latest.json"
-DEFAULT_BQ_CORPUS = ROOT.parent / "shared" / "corpora" / "bigquery-etl"
+# Beside the main checkout (../shared), or beside the folder of worktrees (../../shared).
+DEFAULT_BQ_CORPUS = next(
+    (folder / "shared" / "corpora" / "bigquery-etl" for folder in (ROOT.parent, ROOT.parent.parent)
+     if (folder / "shared" / "corpora" / "bigquery-etl").is_dir()),
+    ROOT.parent / "shared" / "corpora" / "bigquery-etl",
+)
 SCHEMA_VERSION = 1
 
 DEFAULT_FILES = 1000
