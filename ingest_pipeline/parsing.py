@@ -32,6 +32,8 @@ class ParsedFile:
     seconds: float = 0.0
     # What the lineage was derived with (ledger column; empty when nothing was derived).
     derivation: str = ""
+    # The model's parse-cache key (content hash + derivation): how later steps find it.
+    key: str = ""
 
 
 @dataclass
@@ -65,7 +67,8 @@ def parse_files(
             derivation = Derivation(rules.for_file(task.path, decode_sql(error.head)[0]), columns)
             grown = dataclasses.replace(task, size_bytes=error.size)
             lineage = _oversized(str(error), derivation.dialect)
-            results[task.path] = ParsedFile(grown, lineage, derivation=derivation.signature)
+            key = cache_key(grown.sha256, derivation)
+            results[task.path] = ParsedFile(grown, lineage, derivation=derivation.signature, key=key)
             continue
         except UnreadableFile as error:
             results[task.path] = ParsedFile(task, None, read_error=str(error))
@@ -83,7 +86,7 @@ def parse_files(
         key = keys[path]
         signature = read.derivation.signature
         if key in cached:
-            results[path] = ParsedFile(read.task, cached[key], from_cache=True, derivation=signature)
+            results[path] = ParsedFile(read.task, cached[key], from_cache=True, derivation=signature, key=key)
             continue
         started = time.perf_counter()
         lineage = extract_lineage(
@@ -93,7 +96,7 @@ def parse_files(
             time_budget_seconds=time_budget_seconds,
             columns=columns,
         )
-        results[path] = ParsedFile(read.task, lineage, seconds=time.perf_counter() - started, derivation=signature)
+        results[path] = ParsedFile(read.task, lineage, seconds=time.perf_counter() - started, derivation=signature, key=key)
         fresh[key] = lineage
     if cache is not None:
         cache.put_many(fresh)

@@ -256,6 +256,11 @@ INGEST_DEAD_LETTER_PATH = Setting(
     "INGEST_DEAD_LETTER_PATH", PATH, "data/failed_ingestion.jsonl", "state", "Files Neo4j rejected, one JSON object per line."
 )
 PARSE_CACHE_PATH = Setting("PARSE_CACHE_PATH", PATH, "data/parse_cache.db", "state", "SQLite parse cache.")
+INGEST_SPOOL_PATH = Setting(
+    "INGEST_SPOOL_PATH", PATH, "data/ingest_spool.db", "state",
+    "SQLite spool where parse steps leave their results for the writer of the same run when the parse cache is off "
+    "(in PostgreSQL instead when INGEST_STATE_URL is set).",
+)
 ENABLE_PARSE_CACHE = Setting(
     "ENABLE_PARSE_CACHE", BOOLEAN, True, "state", "false parses every file every time (same results, slower)."
 )
@@ -276,7 +281,9 @@ NEO4J_PASSWORD = Setting(
     "NEO4J_PASSWORD", TEXT, "", "neo4j", "Neo4j password; never logged or shown.", secret=True, at_launch=True
 )
 NEO4J_DATABASE = Setting("NEO4J_DATABASE", TEXT, "neo4j", "neo4j", "Database name.", at_launch=True)
-NEO4J_BATCH_SIZE = Setting("NEO4J_BATCH_SIZE", integer(1), 100, "neo4j", "Rows per UNWIND batch.")
+NEO4J_BATCH_SIZE = Setting(
+    "NEO4J_BATCH_SIZE", integer(1), 1000, "neo4j", "Rows per UNWIND batch (a grouped row counts its items); 1000 from the sweep."
+)
 NEO4J_FILES_PER_TRANSACTION = Setting(
     "NEO4J_FILES_PER_TRANSACTION", integer(1), 100, "neo4j", "Files replaced per transaction (a failing group is split 50, 10, 1)."
 )
@@ -321,7 +328,13 @@ OPENLINEAGE_EVENT_TYPE = Setting(
 NEO4J_LOCAL_HOME = Setting(
     "NEO4J_LOCAL_HOME", PATH, "", "bundled-neo4j", "A built neo4j-local/ folder; empty: the one next to the package."
 )
-NEO4J_LOCAL_HEAP = Setting("NEO4J_LOCAL_HEAP", JVM_SIZE, "768m", "bundled-neo4j", "Java heap of the bundled Neo4j (-Xmx).")
+NEO4J_LOCAL_HEAP = Setting(
+    "NEO4J_LOCAL_HEAP", JVM_SIZE, "768m", "bundled-neo4j", "Java heap of the bundled Neo4j (-Xms and -Xmx: reserved up front)."
+)
+NEO4J_LOCAL_YOUNG_GEN = Setting(
+    "NEO4J_LOCAL_YOUNG_GEN", JVM_SIZE, "256m", "bundled-neo4j",
+    "Young generation of the bundled Neo4j's heap (-Xmn): a bulk write's short-lived objects die there; keep it under half the heap.",
+)
 NEO4J_LOCAL_PAGECACHE_MB = Setting(
     "NEO4J_LOCAL_PAGECACHE_MB", integer(1), 64, "bundled-neo4j", "Page cache of the bundled Neo4j, in MB."
 )

@@ -161,6 +161,18 @@ def write_chain_corpus(folder: Path, files: int) -> Path:
     return folder
 
 
+def write_star_chain_corpus(folder: Path, files: int) -> Path:
+    """A corpus whose column lineage crosses files: t<i> is `SELECT *` of t<i-1>, so a file's expansion
+    needs the definition of the file before it, wherever the chunks are cut."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "f0000.sql").write_text("CREATE TABLE s.t0 (id INT, name TEXT, amount INT);\n")
+    for i in range(1, files):
+        (folder / f"f{i:04d}.sql").write_text(
+            f"CREATE TABLE s.t{i} AS SELECT * FROM s.t{i - 1};\nINSERT INTO mart.m{i % 3} SELECT * FROM s.t{i};\n"
+        )
+    return folder
+
+
 def graph_snapshot(neo4j: Neo4jResource) -> tuple[set[tuple[str, str, str]], dict[str, int]]:
     """Edges plus node counts by label: two graphs with equal snapshots hold the same lineage."""
     counts = {r["label"]: r["n"] for r in neo4j.query("MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n")}

@@ -6,6 +6,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from dagster import execute_job, instance_for_test, reconstructable
 
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
@@ -19,6 +20,7 @@ from ingest_pipeline_tests.support import (
     ledger_ingested,
     run_ingest,
     write_chain_corpus,
+    write_star_chain_corpus,
 )
 
 
@@ -30,17 +32,20 @@ def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
     }
 
 
-def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, tmp_path):
-    corpus = write_chain_corpus(tmp_path / "corpus", 40)
+@pytest.mark.parametrize("cache", [True, False], ids=["parse cache", "cache off (spool)"])
+def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, tmp_path, cache):
+    corpus = write_star_chain_corpus(tmp_path / "corpus", 12)
     run_ingest(resources, corpus)
     in_process = graph_snapshot(neo4j)
     neo4j.query("MATCH (n) DETACH DELETE n")
 
     (tmp_path / "home").mkdir()
     with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        config = resource_config(neo4j, tmp_path / "mp-state")
+        config["parse_cache"]["config"].update(enabled=cache, spool_path=str(tmp_path / "mp-state" / "spool.db"))
         run_config = {
-            "ops": {"plan_batch": {"config": {"source_dir": str(corpus), "workers": 2}}},
-            "resources": resource_config(neo4j, tmp_path / "mp-state"),
+            "ops": {"plan_batch": {"config": {"source_dir": str(corpus), "workers": 2, "chunk_max_files": 3}}},
+            "resources": config,
             "execution": {"config": multiprocess_config(2)},
         }
         with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
@@ -48,8 +53,8 @@ def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, 
             metadata = graph_metadata(result)
 
     assert graph_snapshot(neo4j) == in_process
-    assert metadata["executor"] == "multiprocess" and metadata["workers"] == 2 and metadata["chunks"] == 2
-    assert metadata["files_ingested"] == 40 and metadata["step_startup_seconds_p50"] > 0
+    assert metadata["executor"] == "multiprocess" and metadata["workers"] == 2 and metadata["chunks"] == 4
+    assert metadata["files_ingested"] == 12 and metadata["step_startup_seconds_p50"] > 0
 
 
 def test_in_process_choice_by_run_config(neo4j, tmp_path):

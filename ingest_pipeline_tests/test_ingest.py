@@ -6,6 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from ingest_pipeline.resources import Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
 from ingest_pipeline_tests.support import (
@@ -16,6 +18,7 @@ from ingest_pipeline_tests.support import (
     graph_metadata,
     graph_snapshot,
     run_ingest,
+    write_star_chain_corpus,
 )
 
 
@@ -232,3 +235,20 @@ def test_a_lineage_changing_setting_re_derives_every_file(resources, warehouse, 
 
     assert switched.success and graph_metadata(switched)["files_ingested"] == 3
     assert graph_snapshot(resources["neo4j"]) == clean_ingest_snapshot(resources, warehouse, tmp_path, column_lineage=False)
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["parse cache", "cache off (spool)"])
+def test_chunks_written_as_they_finish_give_the_graph_of_one_clean_ingest(resources, tmp_path, cache):
+    corpus = write_star_chain_corpus(tmp_path / "corpus", 8)
+    oracle = clean_ingest_snapshot(resources, corpus, tmp_path)  # one chunk: every expansion sees the whole catalog
+    resources["neo4j"].query("MATCH (n) DETACH DELETE n")
+    parse_cache = ParseCacheResource(path=resources["parse_cache"].path, enabled=cache, spool_path=str(tmp_path / "spool.db"))
+
+    # One chunk per file: a file's star is expanded before or after the file defining its source.
+    result = run_ingest({**resources, "parse_cache": parse_cache}, corpus, chunk_max_files=1)
+
+    assert result.success
+    assert graph_snapshot(resources["neo4j"]) == oracle
+    metadata = graph_metadata(result)
+    assert metadata["chunks"] == 8 and metadata["files_ingested"] == 8 and metadata["files_refreshed"] > 0
+    assert Ledger(Path(resources["ledger"].path)).counts() == {INGESTED: 8}

@@ -4,9 +4,11 @@ batches claimed by concurrent sensors, metric totals, the catalog and the OpenLi
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import sqlite3
 from pathlib import Path
 
+import pytest
 from ingest_pipeline.sources import sha256_of
 from ingest_pipeline.lineage.model import ColumnRef, TableRef
 from ingest_pipeline.state.ledger import FAILED, INGESTED, IngestedFile, Ledger
@@ -139,3 +141,26 @@ def test_catalog_dependencies_and_stale_dependents(backend):
     assert ledger.definitions() == {"raw.orders": [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())]}
     assert ledger.mark_dependents_stale({"raw.orders"}, exclude=set()) == ["b.sql"]
     assert ledger.get("b.sql").status == "pending" and ledger.get("c.sql").status == INGESTED
+
+
+def _take_writer_lock(path: str, url: str, ready, acquired) -> None:
+    ledger = Ledger(Path(path), state_url=url)
+    ready.put(True)
+    with ledger.writer_lock():
+        acquired.put(True)
+    ledger.close()
+
+
+def test_the_writer_lock_makes_writers_on_one_ledger_take_turns(backend):
+    ledger = backend.ledger()
+    context = multiprocessing.get_context("spawn")
+    ready, acquired = context.Queue(), context.Queue()
+    with ledger.writer_lock():
+        other = context.Process(target=_take_writer_lock, args=(str(backend.folder / "l.db"), backend.url, ready, acquired))
+        other.start()
+        ready.get(timeout=120)
+        with pytest.raises(queue.Empty):
+            acquired.get(timeout=2)  # the other writer waits while this one holds the lock
+    assert acquired.get(timeout=60)  # and gets it once released
+    other.join(timeout=60)
+    ledger.close()

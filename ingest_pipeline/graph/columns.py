@@ -47,9 +47,10 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
 
     def column(ref: ColumnRef) -> str:
         # A file's temporary tables are its own nodes (see graph.rows.table_key), and so are their columns.
-        table = table_key(ref.table, path, temporary)
-        fqn = f"{table}.{ref.column}" if table != ref.table.fqn else ref.fqn
-        columns.setdefault(fqn, {"fqn": fqn, "name": ref.column, "table": table})
+        table = table_key(ref.table, path, temporary) if temporary else ref.table.fqn
+        fqn = f"{table}.{ref.column}"
+        if fqn not in columns:
+            columns[fqn] = {"fqn": fqn, "name": ref.column, "table": table}
         return fqn
 
     for statement in lineage.statements:
@@ -57,6 +58,9 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
         temporary = set(statement.temporary)
         if statement.defined_columns and statement.writes:
             table = statement.writes[0]
+            # The columns defined are the catalog's (the last definition of the table wins): another
+            # file's definition of the same table changes them, so this file depends on it too.
+            rows.depends_on_definitions.add(table.fqn)
             names = catalog.get(table.fqn) or [ref.column for ref in statement.defined_columns if not ref.is_star]
             for name in names:
                 rows.defines.append({"statement": sid, "column": column(ColumnRef(table, name))})

@@ -85,17 +85,27 @@ CREATE_DEPENDS_ON = (
     "UNWIND $rows AS r MATCH (a:Table {fqn: r.target}) MATCH (b:Table {fqn: r.source}) "
     "CREATE (a)-[:DEPENDS_ON {file: r.file}]->(b)"
 )
-MERGE_COLUMNS = (
+# Column lineage rows arrive grouped (one row per table, statement or target column) so that each
+# shared node is looked up once per group instead of once per edge. A Column exists exactly as long
+# as its HAS_COLUMN from its table (both are created together and deleted together), so a column
+# the graph does not hold yet is CREATEd with that edge; an existing one needs the MERGE of the edge
+# only when another table named the same key (never in practice, kept for exactness).
+CREATE_COLUMNS = (
     "UNWIND $rows AS r MATCH (t:Table {fqn: r.table}) "
-    "MERGE (c:Column {fqn: r.fqn}) ON CREATE SET c.name = r.name, c.table = r.table "
-    "MERGE (t)-[:HAS_COLUMN]->(c)"
+    "UNWIND r.columns AS col "
+    "OPTIONAL MATCH (c:Column {fqn: col.fqn}) "
+    "FOREACH (_ IN CASE WHEN c IS NULL THEN [1] ELSE [] END | "
+    "  CREATE (t)-[:HAS_COLUMN]->(:Column {fqn: col.fqn, name: col.name, table: r.table})) "
+    "FOREACH (_ IN CASE WHEN c IS NOT NULL AND c.table <> r.table THEN [1] ELSE [] END | MERGE (t)-[:HAS_COLUMN]->(c))"
 )
 CREATE_DEFINES = (
-    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) MATCH (c:Column {fqn: r.column}) CREATE (s)-[:DEFINES]->(c)"
+    "UNWIND $rows AS r MATCH (s:Statement {id: r.statement}) "
+    "UNWIND r.columns AS fqn MATCH (c:Column {fqn: fqn}) CREATE (s)-[:DEFINES]->(c)"
 )
 CREATE_DERIVES_FROM = (
-    "UNWIND $rows AS r MATCH (a:Column {fqn: r.target}) MATCH (b:Column {fqn: r.source}) "
-    "CREATE (a)-[:DERIVES_FROM {file: r.file, statement: r.statement, ambiguous: r.ambiguous, position: r.position}]->(b)"
+    "UNWIND $rows AS r MATCH (a:Column {fqn: r.target}) "
+    "UNWIND r.sources AS d MATCH (b:Column {fqn: d.source}) "
+    "CREATE (a)-[:DERIVES_FROM {file: d.file, statement: d.statement, ambiguous: d.ambiguous, position: d.position}]->(b)"
 )
 
 # After a replace: drop columns nothing derives from, into or defines any more.
@@ -111,6 +121,8 @@ DELETE_ORPHAN_TABLES = (
     "OPTIONAL MATCH (t)-[:HAS_COLUMN]->(c:Column) "
     "DETACH DELETE c, t"
 )
+# Tables a CREATE_VIEW statement of the transaction writes: views, whatever they were.
+SET_VIEW_KINDS = "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) SET t.kind = 'view'"
 SET_TABLE_KINDS = (
     "UNWIND $fqns AS fqn MATCH (t:Table {fqn: fqn}) "
     "SET t.kind = CASE WHEN EXISTS { (:Statement {kind: 'CREATE_VIEW'})-[:WRITES]->(t) } THEN 'view' ELSE 'table' END"

@@ -9,8 +9,9 @@ baseline), or in bounded stages for a file too large for one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest_pipeline.graph import cypher
@@ -22,14 +23,50 @@ Row = dict[str, Any]
 @dataclass(frozen=True)
 class RowSet:
     """One parameterised query and the rows it is run with ($rows), sorted by key so that
-    concurrent writers would lock in one order."""
+    concurrent writers would lock in one order. A grouped row carries a list of items under
+    `nested` (a table's columns, a statement's defined columns): it weighs one plus its items."""
 
     query: str
     rows: list[Row]
+    nested: str | None = None
+
+    def weight(self, row: Row) -> int:
+        return 1 + len(row[self.nested]) if self.nested else 1
+
+    @property
+    def items(self) -> int:
+        """Graph rows this set writes (a grouped row counts its items)."""
+        return sum(map(self.weight, self.rows)) if self.nested else len(self.rows)
 
     def batches(self, size: int) -> Iterator[list[Row]]:
-        for start in range(0, len(self.rows), max(1, size)):
-            yield self.rows[start : start + size]
+        """Consecutive runs of rows weighing about `size` each (a heavier row goes alone)."""
+        for start, end in self.cuts(size):
+            yield self.rows[start:end]
+
+    def singles(self) -> Iterator[Row]:
+        """Each item on its own (a grouped row once per item): the per-entity baseline's rows."""
+        for row in self.rows:
+            if not self.nested:
+                yield row
+                continue
+            for item in row[self.nested]:
+                yield {**row, self.nested: [item]}
+
+    def cuts(self, size: int, start: int = 0) -> Iterator[tuple[int, int]]:
+        size = max(1, size)
+        if not self.nested:
+            for at in range(start, len(self.rows), size):
+                yield at, min(at + size, len(self.rows))
+            return
+        begin, weight = start, 0
+        for at in range(start, len(self.rows)):
+            row_weight = self.weight(self.rows[at])
+            if at > begin and weight + row_weight > size:
+                yield begin, at
+                begin, weight = at, 0
+            weight += row_weight
+        if begin < len(self.rows):
+            yield begin, len(self.rows)
 
 
 @dataclass(frozen=True)
@@ -45,10 +82,12 @@ class Replacement:
     # Tables and routines the new rows name (with those the old statements touched: candidates for tidying).
     tables: list[str]
     routines: list[str]
+    # Tables a new CREATE_VIEW statement writes: views, whatever the old statements said.
+    views: list[str] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
-        return sum(len(s.rows) for s in self.row_sets)
+        return sum(s.items for s in self.row_sets)
 
 
 # Deletions of a file's old contribution, each bounded by $limit when staged.
@@ -65,7 +104,13 @@ def replacement(deleted: Sequence[str], group: Sequence[FileRows]) -> Replacemen
         row_sets=_row_sets(group, tables),
         tables=[t["fqn"] for t in tables],
         routines=sorted({r["fqn"] for f in group for r in f.routines}),
+        views=_views(group),
     )
+
+
+def _views(group: Sequence[FileRows]) -> list[str]:
+    view_statements = {s["id"] for f in group for s in f.statements if s["kind"] == "CREATE_VIEW"}
+    return sorted({w["fqn"] for f in group for w in f.writes if w["statement"] in view_statements})
 
 
 def _merge_tables(group: Sequence[FileRows]) -> list[Row]:
@@ -84,12 +129,38 @@ def _row_sets(group: Sequence[FileRows], tables: list[Row]) -> list[RowSet]:
         RowSet(cypher.CREATE_READS, sorted((r for f in group for r in f.reads), key=lambda r: (r["fqn"], r["statement"]))),
         RowSet(cypher.CREATE_WRITES, sorted((r for f in group for r in f.writes), key=lambda r: (r["fqn"], r["statement"]))),
         RowSet(cypher.CREATE_DEPENDS_ON, [d for f in group for d in f.depends_on]),
-        RowSet(cypher.MERGE_COLUMNS, sorted({c["fqn"]: c for f in group for c in f.columns}.values(), key=lambda c: c["fqn"])),
-        RowSet(cypher.CREATE_DEFINES, [d for f in group for d in f.defines]),
-        RowSet(
-            cypher.CREATE_DERIVES_FROM, sorted((d for f in group for d in f.derives), key=lambda d: (d["target"], d["source"]))
-        ),
+        RowSet(cypher.CREATE_COLUMNS, _columns_by_table(group), nested="columns"),
+        RowSet(cypher.CREATE_DEFINES, _grouped((d for f in group for d in f.defines), "statement", "column"), nested="columns"),
+        RowSet(cypher.CREATE_DERIVES_FROM, _derives_by_target(group), nested="sources"),
         *(RowSet(query, rows) for query, rows in v2_row_sets(group)),
+    ]
+
+
+def _columns_by_table(group: Sequence[FileRows]) -> list[Row]:
+    """Each table's new columns (deduplicated across the group's files), tables and columns in key order."""
+    columns = {c["fqn"]: c for f in group for c in f.columns}
+    by_table: dict[str, list[Row]] = defaultdict(list)
+    for fqn in sorted(columns):
+        by_table[columns[fqn]["table"]].append({"fqn": fqn, "name": columns[fqn]["name"]})
+    return [{"table": table, "columns": by_table[table]} for table in sorted(by_table)]
+
+
+def _grouped(rows: Iterable[Row], key: str, item: str) -> list[Row]:
+    """{key: k, "columns": [item values]} per distinct k, in key order."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        found[row[key]].append(row[item])
+    return [{key: k, "columns": found[k]} for k in sorted(found)]
+
+
+def _derives_by_target(group: Sequence[FileRows]) -> list[Row]:
+    by_target: dict[str, list[Row]] = defaultdict(list)
+    for f in group:
+        for d in f.derives:
+            by_target[d["target"]].append({k: v for k, v in d.items() if k != "target"})
+    return [
+        {"target": target, "sources": sorted(by_target[target], key=lambda d: (d["source"], d["statement"]))}
+        for target in sorted(by_target)
     ]
 
 

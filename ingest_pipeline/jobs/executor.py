@@ -25,7 +25,14 @@ from ingest_pipeline.settings import INGEST_EXECUTOR, INGEST_WORKERS
 
 # Libraries only: the definitions module reads the environment when imported, and a forkserver
 # outlives the run that started it (a later run in the same process would inherit stale settings).
-PRELOAD_MODULES = ["ingest_pipeline.lineage", "ingest_pipeline.resources", "ingest_pipeline.parsing"]
+PRELOAD_MODULES = [
+    "ingest_pipeline.lineage",
+    "ingest_pipeline.resources",
+    "ingest_pipeline.parsing",
+    "ingest_pipeline.writing",
+    "ingest_pipeline.handoff",
+    "dagster_prometheus",
+]
 
 
 def worker_count() -> int:

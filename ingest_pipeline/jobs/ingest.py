@@ -1,4 +1,4 @@
-"""The `ingest_sql_files` job: plan_batch -> parse_chunk (fanned out) -> write_graph -> report.
+"""The `ingest_sql_files` job: plan_batch -> parse_chunk -> write_graph (both per chunk) -> report.
 
 No `from __future__ import annotations` here: Dagster reads the op signatures at import time.
 """
@@ -19,7 +19,6 @@ from dagster import (
     DynamicOut,
     DynamicOutput,
     Failure,
-    In,
     MetadataValue,
     OpExecutionContext,
     Out,
@@ -31,12 +30,11 @@ from dagster import (
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters, writer_slot
+from ingest_pipeline import dead_letters, handoff, writer_slot
 from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
 from ingest_pipeline.jobs.executor import default_config, ingest_executor, worker_count
-from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
-from ingest_pipeline.graph.rows import FileRows, file_rows
-from ingest_pipeline.lineage import FileLineage, build_catalog
+from ingest_pipeline.graph.rows import FileRows
+from ingest_pipeline.lineage import FileLineage
 from ingest_pipeline.derivation import DialectRules
 from ingest_pipeline.parsing import parse_files
 from ingest_pipeline.planning import (
@@ -51,8 +49,10 @@ from ingest_pipeline.sources import ScanRules, check_source_name
 from ingest_pipeline.metrics import RUN_METRICS, WORKER_METRICS, RunCounts, run_increments
 from ingest_pipeline.resources.metrics import push_metrics
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
+from ingest_pipeline.resources.neo4j import WriteOutcome
 from ingest_pipeline import settings
-from ingest_pipeline.state.ledger import IngestedFile, Ledger
+from ingest_pipeline.state.ledger import Ledger
+from ingest_pipeline.writing import ChunkFile, WriteCounts, attach_column_rows, column_digest, ingested, rows_for, to_refresh
 
 GRAPH_ASSET = "sql_lineage_graph"
 CACHE_ASSET = "parse_cache"
@@ -98,11 +98,13 @@ class ParseChunk:
 
 
 @dataclass
-class ChunkResult:
-    rows: list[FileRows]
-    # The models behind the rows: column rows are built from them at write time, with the catalog.
-    lineages: dict[str, FileLineage]
+class ParsedChunk:
+    """What a parse step hands on: keys of the models it left (handoff), never the models."""
+
+    chunk: ParseChunk
+    files: list[ChunkFile]
     unreadable: dict[str, str]
+    ingested_at: str
     parsed: int
     from_cache: int
     parse_seconds: list[float]
@@ -116,14 +118,15 @@ class ChunkResult:
 
 
 @dataclass
-class WriteSummary:
-    plan: BatchPlan
-    chunks: list[ChunkResult]
+class ChunkWrite:
+    """What the writer did with one parse chunk (and the figures the report needs)."""
+
+    parsed: ParsedChunk
     written: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-    write_stats: dict[str, float] = field(default_factory=dict)
-    neo4j_batch_seconds: list[float] = field(default_factory=list)
+    # Files elsewhere whose columns a changed definition made stale (the next run refreshes them).
+    stale: list[str] = field(default_factory=list)
+    counts: WriteCounts = field(default_factory=lambda: WriteCounts())
 
 
 @op(
@@ -170,7 +173,8 @@ def plan_batch(
         if problem:
             raise Failure(description=problem, allow_retries=False)
         workers = config.workers or worker_count()
-        chunk_count = max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files)))
+        # A multiple of the workers: the last round of parse steps keeps every worker busy.
+        chunk_count = math.ceil(max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files))) / workers) * workers
         chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
         active = float(min(workers, len([c for c in chunks if c])))
         push_metrics(
@@ -233,11 +237,14 @@ def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource, s
     return config.paths or None
 
 
-@op(description="Parse one chunk of files (through the parse cache) into graph rows.")
-def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ChunkResult:
+@op(description="Parse one chunk of files (through the parse cache); hand the models on by key.")
+def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ParsedChunk:
     body_started_at = time.time()
     started = time.perf_counter()
     cache = parse_cache.open()
+    # Without a cache, a writer in another process finds the models in the run's spool.
+    shared = _steps_share_process(context)
+    spool = parse_cache.open_spool() if cache is None and not shared else None
     try:
         parsed = parse_files(
             Path(chunk.source_dir),
@@ -248,150 +255,179 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
             chunk.column_lineage,
             chunk.max_file_bytes,
         )
+        readable = [p for p in parsed if p.read_error is None and p.lineage is not None]
+        handoff.leave(context.run_id, {p.key: p.lineage for p in readable}, spool, in_memory=shared)
     finally:
-        if cache is not None:
-            cache.close()
-    ingested_at = datetime.now(timezone.utc).isoformat()
-    rows, unreadable = [], {}
-    for result in parsed:
-        if result.read_error is not None:
-            unreadable[result.task.key] = result.read_error
-            continue
-        rows.append(file_rows(result.task, result.lineage, ingested_at, derivation=result.derivation))
-    lineages = [p.lineage for p in parsed if p.lineage is not None]
-    return ChunkResult(
-        rows=rows,
-        lineages={p.task.key: p.lineage for p in parsed if p.lineage is not None and p.read_error is None},
-        unreadable=unreadable,
-        parsed=sum(1 for p in parsed if p.lineage is not None and not p.from_cache),
-        from_cache=sum(1 for p in parsed if p.from_cache),
-        parse_seconds=[p.seconds for p in parsed if p.lineage is not None and not p.from_cache],
-        statements=sum(len(l.statements) for l in lineages),
-        parse_errors=sum(l.error_count for l in lineages),
+        for store in (cache, spool):
+            if store is not None:
+                store.close()
+    fresh = [p for p in readable if not p.from_cache]
+    return ParsedChunk(
+        chunk=chunk,
+        files=[ChunkFile(p.task, p.key, p.derivation) for p in readable],
+        unreadable={p.task.key: p.read_error for p in parsed if p.read_error is not None},
+        ingested_at=datetime.now(timezone.utc).isoformat(),
+        parsed=len(fresh),
+        from_cache=len(readable) - len(fresh),
+        parse_seconds=[p.seconds for p in fresh],
+        statements=sum(len(p.lineage.statements) for p in readable),
+        parse_errors=sum(p.lineage.error_count for p in readable),
         step_seconds=time.perf_counter() - started,
         body_started_at=body_started_at,
         pid=os.getpid(),
     )
 
 
+def _steps_share_process(context: OpExecutionContext) -> bool:
+    """Whether this run executes every step in one process (execute_in_process, or `in_process` config)."""
+    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    return "in_process" in execution or context.job_def.executor_def.name == "execute_in_process_executor"
+
+
 @op(
-    ins={"plan": In(BatchPlan), "chunks": In(list[ChunkResult])},
     pool="neo4j_writer",
     tags=WRITER_STEP_TAGS,  # on Celery: the single writer worker's queue
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
-    description="The single writer: replace each file's contribution in Neo4j, then mark it in the ledger.",
+    description="The single writer, once per parse chunk as it finishes: replace each file's part of the graph, then mark it in the ledger.",
 )
 def write_graph(
-    context: OpExecutionContext, plan: BatchPlan, chunks: list[ChunkResult], neo4j: Neo4jResource, ledger: LedgerResource
-) -> WriteSummary:
-    rows = [r for chunk in chunks for r in chunk.rows]
-    unreadable = {**plan.unreadable, **{p: e for chunk in chunks for p, e in chunk.unreadable.items()}}
-    by_path = {r.path: r for r in rows}
-    mtimes = {t.key: t.mtime_ns for t in plan.tasks}
-
-    def record(written: list[str], deleted: list[str]) -> None:
-        """Mark files right after their transaction commits: an interruption later loses nothing."""
-        state.mark_ingested(
-            IngestedFile(p, by_path[p].file["sha256"], by_path[p].file["size_bytes"], mtimes.get(p, 0), by_path[p].derivation)
-            for p in written
-        )
-        state.forget(deleted)
-
+    context: OpExecutionContext, parsed: ParsedChunk, neo4j: Neo4jResource, ledger: LedgerResource, parse_cache: ParseCacheResource
+) -> ChunkWrite:
     state = ledger.open()
+    write = ChunkWrite(parsed, failed=dict(parsed.unreadable))
     try:
-        lineages = {path: lineage for chunk in chunks for path, lineage in chunk.lineages.items()}
-        stale = _attach_column_rows(rows, lineages, plan.deleted, state)
-        if stale:
-            context.log.info(f"{len(stale)} file(s) read a table whose definition changed; the next run refreshes their columns")
-        try:
-            state.bind_graph(neo4j.graph_id())
-            outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id, on_commit=record)
-        except GraphUnavailableError as error:
-            raise Failure(description=str(error), allow_retries=True) from None
-        dead_letters.prune(Path(neo4j.dead_letter_path), outcome.written)
-        failed = {**unreadable, **outcome.dead_lettered}
-        if failed:
-            state.mark_failed(failed, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
+        if parsed.unreadable:
+            state.mark_failed(parsed.unreadable)
+        with state.writer_lock():
+            files, lineages = _models(context, parsed.files, parsed.chunk, parse_cache)
+            rows = rows_for(files, lineages, parsed.ingested_at)
+            write.stale = attach_column_rows(rows, {f.task.key: lineages[f.key] for f in files}, [], state)
+            outcome = _write(context, neo4j, state, rows, [], {f.task.key: f.task.mtime_ns for f in files})
     finally:
         state.close()
-    for path, reason in sorted(failed.items()):
+    write.written = outcome.written
+    write.failed.update(outcome.dead_lettered)
+    write.counts.add(rows, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
+    return write
+
+
+def _models(
+    context: OpExecutionContext, files: list[ChunkFile], chunk: ParseChunk, parse_cache: ParseCacheResource
+) -> tuple[list[ChunkFile], dict[str, FileLineage]]:
+    """The files' models from wherever the parse step left them; a model lost on the way (evicted
+    from a full cache) is parsed again, as the file is now."""
+    cache = parse_cache.open()
+    spool = parse_cache.open_spool() if cache is None else None
+    try:
+        lineages = handoff.take(context.run_id, [f.key for f in files], cache, spool)
+    finally:
+        for store in (cache, spool):
+            if store is not None:
+                store.close()
+    lost = [f for f in files if f.key not in lineages]
+    if not lost:
+        return files, lineages
+    context.log.info(f"{len(lost)} parse result(s) were no longer in the parse cache: parsing them again")
+    again = parse_files(
+        Path(chunk.source_dir), [f.task for f in lost], chunk.dialect_rules, None,
+        chunk.time_budget_seconds, chunk.column_lineage, chunk.max_file_bytes,
+    )  # fmt: skip
+    found = {p.task.path: p for p in again if p.lineage is not None}
+    kept = [f for f in files if f.key in lineages]
+    for parsed in found.values():
+        kept.append(ChunkFile(parsed.task, parsed.key, parsed.derivation))
+        lineages[parsed.key] = parsed.lineage
+    return kept, lineages
+
+
+def _write(
+    context: OpExecutionContext, neo4j: Neo4jResource, state: Ledger, rows: list[FileRows], deleted: list[str], mtimes: dict[str, int]
+) -> WriteOutcome:
+    """Write rows (and remove deleted files), marking each file in the ledger as its transaction commits."""
+    by_path = {r.path: r for r in rows}
+
+    def record(written: list[str], gone: list[str]) -> None:
+        """Mark files right after their transaction commits: an interruption later loses nothing."""
+        state.mark_ingested(ingested([by_path[p] for p in written], mtimes))
+        state.forget(gone)
+
+    try:
+        state.bind_graph(neo4j.graph_id())
+        outcome = neo4j.write(rows, deleted, run_id=context.run_id, on_commit=record)
+    except GraphUnavailableError as error:
+        raise Failure(description=str(error), allow_retries=True) from None
+    dead_letters.prune(Path(neo4j.dead_letter_path), outcome.written)
+    if outcome.dead_lettered:
+        state.mark_failed(outcome.dead_lettered, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
+    for path, reason in sorted(outcome.dead_lettered.items()):
         context.log.warning(f"file not ingested: {path}: {reason}")
-    stats = outcome.stats.as_metadata()
-    context.log.info(f"graph write: {stats}")
-    return WriteSummary(
-        plan=plan,
-        chunks=chunks,
-        written=outcome.written,
-        deleted=outcome.deleted,
-        failed=failed,
-        write_stats=stats,
-        neo4j_batch_seconds=outcome.stats.batch_seconds,
-    )
+    context.log.info(f"graph write: {outcome.stats.as_metadata()}")
+    return outcome
 
 
-def _attach_column_rows(rows: list[FileRows], lineages: dict[str, FileLineage], deleted: list[str], state: Ledger) -> list[str]:
-    """Update the corpus catalog with this batch, expand each file's column lineage against it, and
-    mark files elsewhere whose expansions used a definition that changed; returns those files."""
-    if not lineages and not deleted:
-        return []  # a run where nothing changed leaves the catalog alone
-    before = state.definitions()
-    paths = [*lineages, *deleted]
-    state.replace_definitions(paths, {path: file_definitions(lineage) for path, lineage in lineages.items()})
-    definitions = state.definitions()
-    old_catalog, catalog = build_catalog(before), build_catalog(definitions)
-    dependencies = {}
-    for file in rows:
-        columns = column_rows(file.path, lineages[file.path], catalog, definitions)
-        attach(file, columns)
-        dependencies[file.path] = columns.depends_on_definitions
-    state.replace_definition_dependencies(paths, dependencies)
-    return state.mark_dependents_stale(changed_tables(old_catalog, catalog), exclude=set(paths))
-
-
-@op(description="Record what the run did as asset materializations.")
+@op(
+    pool="neo4j_writer",
+    tags=WRITER_STEP_TAGS,
+    retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
+    description="Finish the run: remove deleted files, rewrite this run's files whose columns a later "
+    "definition changed, and record what the run did as asset materializations.",
+)
 def report(
     context: OpExecutionContext,
-    summary: WriteSummary,
+    plan: BatchPlan,
+    writes: list[ChunkWrite],
     parse_cache: ParseCacheResource,
     ledger: LedgerResource,
     prometheus: PrometheusResource,
     neo4j: Neo4jResource,
 ) -> None:
-    chunks = summary.chunks
+    finish = _finish_graph(context, plan, writes, neo4j, ledger, parse_cache)
+    chunks = [w.parsed for w in writes]
+    counts = WriteCounts()
+    for w in [*writes, finish]:
+        counts.merge(w.counts)
+    written = sorted({p for w in writes for p in w.written})
+    failed = {**plan.unreadable, **{p: e for w in writes for p, e in w.failed.items()}, **finish.failed}
+    for path, reason in sorted({**plan.unreadable, **{p: e for w in writes for p, e in w.parsed.unreadable.items()}}.items()):
+        context.log.warning(f"file not ingested: {path}: {reason}")
+    if plan.unreadable:
+        state = ledger.open()
+        try:
+            state.mark_failed(plan.unreadable)
+        finally:
+            state.close()
     latencies = sorted(s for c in chunks for s in c.parse_seconds)
     run_stats = context.instance.get_run_stats(context.run_id)
     wall = max(time.time() - (run_stats.start_time or time.time()), 1e-9)
-    written = set(summary.written)
-    rows = [r for c in chunks for r in c.rows if r.path in written]
-    tables = {t["fqn"] for r in rows for t in r.tables}
-    relationships = sum(r.relationship_count for r in rows)
-    seen = summary.plan.files_seen
+    seen = plan.files_seen
+    write = counts.neo4j
     context.log_event(
         AssetMaterialization(
             asset_key=GRAPH_ASSET,
             description="Lineage graph in Neo4j, updated from the SQL files of this run.",
             metadata={
                 "files_seen": seen,
-                "files_ingested": len(summary.written),
-                "files_unchanged": len(summary.plan.unchanged),
-                "files_deleted": len(summary.deleted),
-                "files_failed": len(summary.failed),
+                "files_ingested": len(written),
+                "files_unchanged": len(plan.unchanged),
+                "files_deleted": len(finish.deleted),
+                "files_failed": len(failed),
                 "files_parsed": sum(c.parsed for c in chunks),
+                "files_refreshed": len(finish.refreshed),
                 "statements": sum(c.statements for c in chunks),
-                "tables": len(tables),
-                "columns": len({c["fqn"] for r in rows for c in r.columns}),
-                "column_edges": sum(len(r.derives) for r in rows),
-                "column_edges_ambiguous": sum(1 for r in rows for d in r.derives if d["ambiguous"]),
-                "relationships_written": relationships,
-                "graph_rows_written": sum(r.row_count for r in rows),
+                "tables": len(counts.tables),
+                "columns": len(counts.columns),
+                "column_edges": counts.total("column_edges"),
+                "column_edges_ambiguous": counts.total("ambiguous_edges"),
+                "relationships_written": counts.total("relationships"),
+                "graph_rows_written": counts.rows,
                 "parse_errors": sum(c.parse_errors for c in chunks),
                 "wall_seconds": round(wall, 3),
                 "files_per_second": round(seen / wall, 2),
                 **_parallelism(context, chunks),
                 "parse_latency_p50_ms": round(_percentile(latencies, 50) * 1000, 3),
                 "parse_latency_p95_ms": round(_percentile(latencies, 95) * 1000, 3),
-                "failed_files": MetadataValue.json(summary.failed),
-                **{f"neo4j_{k}": v for k, v in summary.write_stats.items()},
+                "failed_files": MetadataValue.json(failed),
+                **{f"neo4j_{k}": round(v, 4) if isinstance(v, float) else v for k, v in write.items()},
             },
         )
     )
@@ -410,14 +446,13 @@ def report(
         cache_metadata.update(entries=stats.entries, evictions=stats.evictions, size_bytes=stats.size_bytes)
     context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
 
-    write = summary.write_stats
-    counts = RunCounts(
+    run_counts = RunCounts(
         cache_hits=hits,
         cache_misses=misses,
-        files_processed=len(summary.written),
-        files_failed=len(summary.failed),
-        files_unchanged=len(summary.plan.unchanged),
-        files_deleted=len(summary.deleted),
+        files_processed=len(written),
+        files_failed=len(failed),
+        files_unchanged=len(plan.unchanged),
+        files_deleted=len(finish.deleted),
         parse_errors=sum(c.parse_errors for c in chunks),
         neo4j_batches=int(write.get("batches", 0)),
         neo4j_entities=int(write.get("entities", 0)),
@@ -425,14 +460,14 @@ def report(
         neo4j_retries=int(write.get("retries", 0)),
         neo4j_splits=int(write.get("splits", 0)),
         neo4j_dead_letters=int(write.get("dead_letters", 0)),
-        batch_files=len(summary.plan.tasks) + len(summary.deleted),
+        batch_files=len(plan.tasks) + len(plan.deleted),
         run_seconds=wall,
-        neo4j_batch_seconds=summary.neo4j_batch_seconds,
+        neo4j_batch_seconds=counts.batch_seconds,
     )
     gauges = {"parse_cache_entries": float(cache_metadata["entries"])} if "entries" in cache_metadata else {}
     state = ledger.open()
     try:
-        push_metrics(prometheus, state, context.log, source="runs", names=RUN_METRICS, increments=run_increments(counts), gauges=gauges)
+        push_metrics(prometheus, state, context.log, source="runs", names=RUN_METRICS, increments=run_increments(run_counts), gauges=gauges)
         push_metrics(
             prometheus, state, context.log, source="workers", names=WORKER_METRICS, gauges={"active_workers": 0.0}, announce=False
         )
@@ -441,10 +476,73 @@ def report(
     # Opt-in, best-effort OpenLineage export (OPENLINEAGE_URL); imported here so step processes skip the client.
     from ingest_pipeline.openlineage_export import export_run_changes
 
-    export_run_changes(context.log, ledger, neo4j, summary.plan.source_dir, [*summary.written, *summary.deleted])
+    export_run_changes(context.log, ledger, neo4j, plan.source_dir, [*written, *finish.deleted])
 
 
-def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
+@dataclass
+class _Finish:
+    """What the run's last writes did: deletions, and files rewritten against the final catalog."""
+
+    deleted: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    counts: WriteCounts = field(default_factory=WriteCounts)
+
+
+def _finish_graph(
+    context: OpExecutionContext,
+    plan: BatchPlan,
+    writes: list[ChunkWrite],
+    neo4j: Neo4jResource,
+    ledger: LedgerResource,
+    parse_cache: ParseCacheResource,
+) -> _Finish:
+    """Remove the deleted files, then rewrite the run's files whose column expansion a later
+    chunk's definitions changed, against the final catalog; forget what the steps handed over."""
+    finish = _Finish()
+    run_files = {f.task.key: (f, w.parsed) for w in writes for f in w.parsed.files if f.task.key in set(w.written)}
+    stale = [p for w in writes for p in w.stale]
+    state = ledger.open()
+    try:
+        with state.writer_lock():
+            if plan.deleted:
+                stale += attach_column_rows([], {}, plan.deleted, state)
+                outcome = _write(context, neo4j, state, [], plan.deleted, {})
+                finish.deleted = outcome.deleted
+                finish.counts.add([], set(), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
+            refresh = to_refresh({key: f for key, (f, _) in run_files.items()}, state)
+            if refresh:
+                parsed = run_files[refresh[0].task.key][1]
+                files, lineages = _models(context, refresh, parsed.chunk, parse_cache)
+                rows = rows_for(files, lineages, parsed.ingested_at)
+                attach_column_rows(rows, {f.task.key: lineages[f.key] for f in files}, [], state)
+                mtimes = {f.task.key: f.task.mtime_ns for f in files}
+                # What the chunk wrote is what the settled catalog gives for most: only the others are rewritten.
+                written_as = {p: f.column_digest for w in writes for p, f in w.counts.files.items()}
+                same = [r for r in rows if written_as.get(r.path) == column_digest(r)]
+                state.mark_ingested(ingested(same, mtimes))
+                changed = [r for r in rows if written_as.get(r.path) != column_digest(r)]
+                outcome = _write(context, neo4j, state, changed, [], mtimes)
+                finish.refreshed = outcome.written
+                finish.failed = outcome.dead_lettered
+                finish.counts.add(changed, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
+                context.log.info(
+                    f"{len(outcome.written)} file(s) of this run rewritten ({len(same)} checked unchanged): "
+                    "a later chunk changed a definition their columns use"
+                )
+    finally:
+        state.close()
+    outside = sorted(set(stale) - set(run_files))
+    if outside:
+        context.log.info(f"{len(outside)} file(s) read a table whose definition changed; the next run refreshes their columns")
+    spool = parse_cache.open_spool() if not parse_cache.enabled else None
+    handoff.forget(context.run_id, spool)
+    if spool is not None:
+        spool.close()
+    return finish
+
+
+def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = (context.run_config.get("execution") or {}).get("config") or default_config()
     mode = next(iter(execution))  # a Celery worker process may run report and the parse steps alike
@@ -458,12 +556,12 @@ def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict
         (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
     )
     startups = sorted(c.body_started_at - plan_end for c in chunks if plan_end is not None)
-    busy = [c for c in chunks if c.rows or c.unreadable]
+    busy = [c for c in chunks if c.files or c.unreadable]
     return {
         "executor": mode,
         "workers": workers,
         "chunks": len(busy),
-        "files_per_chunk": round(sum(len(c.rows) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
+        "files_per_chunk": round(sum(len(c.files) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
         "step_startup_seconds_p50": round(_percentile(startups, 50), 3),
         "step_startup_seconds_max": round(startups[-1], 3) if startups else 0.0,
     }
@@ -479,8 +577,10 @@ def _percentile(values: list[float], pct: float) -> float:
 
 @graph
 def ingest_graph() -> None:
+    # Each chunk is written as soon as it is parsed (one writer at a time: the neo4j_writer pool and
+    # the ledger's writer lock); report removes deleted files and settles the catalog last.
     plan, chunks = plan_batch()
-    report(write_graph(plan, chunks.map(parse_chunk).collect()))
+    report(plan, chunks.map(parse_chunk).map(write_graph).collect())
 
 
 ingest_sql_files = ingest_graph.to_job(

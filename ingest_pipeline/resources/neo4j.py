@@ -330,9 +330,7 @@ class Neo4jResource(ConfigurableResource):
         for row_set in (incomplete, *rest):
             position = 0
             while position < len(row_set.rows):
-                position += stage.run(
-                    lambda tx, size, q=row_set.query, r=row_set.rows, at=position: self._run_rows(tx, q, r[at : at + size], stats)
-                )
+                position = stage.run(lambda tx, size, rs=row_set, at=position: self._run_rows(tx, rs, at, size, stats))
 
         def finish(tx: ManagedTransaction) -> None:
             _run_batch(tx, files.query, files.rows, stats)  # the real sha256: the file is complete
@@ -341,10 +339,12 @@ class Neo4jResource(ConfigurableResource):
         self._retrying(lambda: self._execute_write(finish), stats)
         stats.transactions += 1
 
-    def _run_rows(self, tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> int:
-        for batch in RowSet(query, rows).batches(self.batch_size):
-            _run_batch(tx, query, batch, stats)
-        return len(rows)
+    def _run_rows(self, tx: ManagedTransaction, row_set: RowSet, start: int, size: int, stats: WriteStats) -> int:
+        """The rows of row_set from `start` weighing about `size`, in batches; returns where the next stage starts."""
+        _, end = next(row_set.cuts(size, start))
+        for batch in RowSet(row_set.query, row_set.rows[start:end], row_set.nested).batches(self.batch_size):
+            _run_batch(tx, row_set.query, batch, stats)
+        return end
 
     def _commit_per_entity(self, plan: Replacement, stats: WriteStats) -> None:
         """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
@@ -355,7 +355,7 @@ class Neo4jResource(ConfigurableResource):
                 self._execute_write(lambda tx, q=query, p=path: tx.run(q, paths=[p]).consume())
                 stats.transactions += 1
         for row_set in plan.row_sets:
-            for row in row_set.rows:
+            for row in row_set.singles():
                 self._execute_write(lambda tx, q=row_set.query, r=row: _run_batch(tx, q, [r], stats))
                 stats.transactions += 1
         self._execute_write(lambda tx: _tidy(tx, plan, touched))
@@ -422,10 +422,14 @@ def _touched(tx: ManagedTransaction, paths: list[str]) -> Touched:
 
 
 def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
-    """Drop what lost its last reference (columns, tables, locations, routines); derive table and routine kinds."""
+    """Drop what lost its last reference (columns, tables, locations, routines); derive table and routine kinds.
+
+    Only what the old statements touched can have lost a reference or a view: a table the new rows
+    name is read or written by them, and is a view when a new CREATE_VIEW writes it."""
     tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched.columns)).consume()
-    fqns = sorted(touched.tables | set(plan.tables))
+    fqns = sorted(touched.tables)
     tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
+    tx.run(cypher.SET_VIEW_KINDS, fqns=plan.views).consume()
     tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
     tx.run(cypher.DELETE_ORPHAN_LOCATIONS, uris=sorted(touched.locations)).consume()
     routines = sorted(touched.routines | set(plan.routines))

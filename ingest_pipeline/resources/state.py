@@ -10,16 +10,19 @@ from dagster import ConfigurableResource, InitResourceContext, get_dagster_logge
 from ingest_pipeline import settings
 from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache
+from ingest_pipeline.state.spool import Spool
 
 
 class ParseCacheResource(ConfigurableResource):
-    """Content-addressed parse cache (PARSE_CACHE_PATH); ENABLE_PARSE_CACHE=false turns it off."""
+    """Content-addressed parse cache (PARSE_CACHE_PATH); ENABLE_PARSE_CACHE=false turns it off, and
+    the steps of a run then hand their results over through the run spool (INGEST_SPOOL_PATH)."""
 
     path: str = settings.PARSE_CACHE_PATH.field()
     enabled: bool = settings.ENABLE_PARSE_CACHE.field()
     max_entries: int = settings.PARSE_CACHE_MAX_ENTRIES.field()
     ttl_days: float = settings.PARSE_CACHE_TTL_DAYS.field()
     state_url: str = settings.INGEST_STATE_URL.field()
+    spool_path: str = settings.INGEST_SPOOL_PATH.field()
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # The health check runs when the resource starts: a bad file is moved aside with one warning.
@@ -35,6 +38,12 @@ class ParseCacheResource(ConfigurableResource):
         if cache.recovered:
             get_dagster_logger().warning(f"parse cache: {cache.recovered}")
         return cache
+
+    def open_spool(self) -> Spool:
+        spool = Spool(Path(self.spool_path), state_url=self.state_url)
+        if spool.recovered:
+            get_dagster_logger().warning(f"run spool: {spool.recovered}")
+        return spool
 
 
 class LedgerResource(ConfigurableResource):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +91,9 @@ CREATE TABLE IF NOT EXISTS openlineage_outbox (path TEXT PRIMARY KEY, queued_at 
 
 SPEC = StoreSpec("ingest_ledger", SCHEMA, SCHEMA_VERSION, "INGEST_LEDGER_PATH", LEDGER_ID, "the ingestion ledger", MIGRATIONS)
 PENDING, INGESTED, FAILED = "pending", "ingested", "failed"
+Definitions = dict[tuple[str, int], tuple[str, list[ColumnRef]]]
+# Ledger file -> (definitions version, its decoded definitions): see Ledger._definition_rows.
+_DEFINITIONS: dict[str, tuple[str, Definitions]] = {}
 _ENTRY_COLUMNS = "path, sha256, size_bytes, mtime_ns, status, attempts, last_error, ingested_at, updated_at, derivation"
 
 
@@ -126,6 +131,10 @@ class IngestedFile:
     derivation: str | None = None
 
 
+def _decode_columns(columns: str) -> list[ColumnRef]:
+    return [ColumnRef(TableRef(*ref[:3]), ref[3], tuple(ref[4])) for ref in json.loads(columns)]
+
+
 class Ledger:
     """The ledger in the SQLite file at `path`, or in PostgreSQL when `state_url` is set."""
 
@@ -137,6 +146,11 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Held while a step updates the catalog and writes the graph: the write steps of a run (and
+        of runs sharing this ledger) take turns even where no `neo4j_writer` pool limit is configured."""
+        return self._db.exclusive("writer")
 
     def bind_graph(self, graph_id: str) -> bool:
         """Make the ledger speak for graph_id. True if it spoke for another graph (now reset)."""
@@ -311,24 +325,54 @@ class Ledger:
     def definitions(self) -> dict[str, list[ColumnRef]]:
         """Table fqn -> ordered defined columns; for a table defined more than once, the last
         definition by (path, statement) wins, so the result does not depend on ingest order."""
-        found: dict[str, list[ColumnRef]] = {}
-        rows = self._db.execute("SELECT table_fqn, columns FROM column_definitions ORDER BY path, statement")
-        for table_fqn, columns in rows:
-            found[table_fqn] = [
-                ColumnRef(TableRef(*ref[:3]), ref[3], tuple(ref[4])) for ref in json.loads(columns)
-            ]
-        return found
+        rows = self._definition_rows()
+        return {rows[key][0]: rows[key][1] for key in sorted(rows)}
+
+    def _definition_rows(self) -> Definitions:
+        """(path, statement) -> (table, columns), decoded once per version of the catalog and process:
+        a run that writes many chunks would otherwise decode the whole catalog twice per chunk."""
+        version = self._definitions_version()
+        cached = _DEFINITIONS.get(str(self.path))
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        rows: Definitions = {}
+        for path, statement, table_fqn, columns in self._db.execute("SELECT path, statement, table_fqn, columns FROM column_definitions"):
+            rows[(path, statement)] = (table_fqn, _decode_columns(columns))
+        if version is not None:
+            _DEFINITIONS[str(self.path)] = (version, rows)
+        return rows
+
+    def _definitions_version(self) -> str | None:
+        """A random token replaced with every change of the definitions (None before the first)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'definitions_version'").fetchone()
+        return row[0] if row else None
 
     def replace_definitions(self, paths: Iterable[str], definitions: dict[str, list[tuple[int, str, list[ColumnRef]]]]) -> None:
         """Forget what `paths` defined and record their new definitions (path -> [(statement, table, columns)])."""
+        paths = list(paths)
         rows = [
             (path, index, table, json.dumps([[c.table.catalog, c.table.db, c.table.name, c.column, list(c.excluded)] for c in columns]))
             for path, found in definitions.items()
             for index, table, columns in found
         ]
+        known = _DEFINITIONS.get(str(self.path))
+        token = uuid.uuid4().hex
         with self._db.transaction():
+            version = self._definitions_version()
             self._db.executemany("DELETE FROM column_definitions WHERE path = ?", [(p,) for p in paths])
             self._db.executemany("INSERT INTO column_definitions VALUES (?, ?, ?, ?)", rows)
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES ('definitions_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (token,),
+            )
+        if known is not None and version is not None and known[0] == version:
+            gone = set(paths)
+            updated = {key: value for key, value in known[1].items() if key[0] not in gone}
+            for path, found in definitions.items():
+                for index, table, columns in found:
+                    updated[(path, index)] = (table, list(columns))
+            _DEFINITIONS[str(self.path)] = (token, updated)
 
     def replace_definition_dependencies(self, paths: Iterable[str], dependencies: dict[str, set[str]]) -> None:
         with self._db.transaction():

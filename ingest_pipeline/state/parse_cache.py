@@ -113,8 +113,9 @@ class ParseCache:
         self.flush()
         self._db.close()
 
-    def get_many(self, keys: list[str]) -> dict[str, FileLineage]:
-        """Cached models for the keys that have one; counts hits and misses."""
+    def get_many(self, keys: list[str], count: bool = True) -> dict[str, FileLineage]:
+        """Cached models for the keys that have one; counts hits and misses (unless `count` is off:
+        a writer taking what a parse step of its run just stored is not a cache hit)."""
         found: dict[str, FileLineage] = {}
         for start in range(0, len(keys), _SQLITE_MAX_VARIABLES):
             batch = keys[start : start + _SQLITE_MAX_VARIABLES]
@@ -124,8 +125,9 @@ class ParseCache:
                     found[key] = decode(blob)
                 except (zlib.error, ValueError, KeyError, TypeError):
                     self._garbled.add(key)  # a miss; the fresh parse replaces it
-        self.hits += len(found)
-        self.misses += len(set(keys)) - len(found)
+        if count:
+            self.hits += len(found)
+            self.misses += len(set(keys)) - len(found)
         self._touched.update(found)
         return found
 

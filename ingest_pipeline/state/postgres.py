@@ -151,6 +151,18 @@ class PostgresStore:
             raise
         cursor.execute("COMMIT")
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session lock on this connection, held across the block's transactions."""
+        key = _lock_key(f"{self.spec.namespace}:{name}")
+        cursor = self._db.cursor()
+        cursor.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            if not self._db.closed:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
     def size_bytes(self, tables: Sequence[str]) -> int:
         total = 0
         for table in tables:

@@ -8,10 +8,12 @@ recognisably ours (a folder, another program's data) is never touched: that is a
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,17 @@ from ingest_pipeline.state.store import StateFileError, StoreSpec
 
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_HEADER = b"SQLite format 3\x00"
-# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1", "IPS1".
+# SQLite application ids (`PRAGMA application_id`) that mark our files: "IPC1", "IPL1", "IPS1", "IPR1".
 PARSE_CACHE_ID = 0x49504331
 LEDGER_ID = 0x49504C31
 STEP_OUTPUTS_ID = 0x49505331
-_KNOWN_IDS = {PARSE_CACHE_ID: "the parse cache", LEDGER_ID: "the ingestion ledger", STEP_OUTPUTS_ID: "the step-output store"}
+SPOOL_ID = 0x49505231
+_KNOWN_IDS = {
+    PARSE_CACHE_ID: "the parse cache",
+    LEDGER_ID: "the ingestion ledger",
+    STEP_OUTPUTS_ID: "the step-output store",
+    SPOOL_ID: "the run spool",
+}
 
 
 @dataclass
@@ -190,6 +198,15 @@ class SqliteStore:
 
     def transaction(self) -> transaction:
         return transaction(self._db)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        with open(f"{self.path}.{name}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def size_bytes(self, tables: Sequence[str]) -> int:
         """The file and its write-ahead log (every table of the store lives in the one file)."""
