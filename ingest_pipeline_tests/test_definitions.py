@@ -15,7 +15,13 @@ BIN = Path(sys.executable).parent
 
 def test_definitions_load_with_the_documented_names():
     job = defs.resolve_job_def("ingest_sql_files")
-    assert {node.name for node in job.graph.nodes} == {"plan_batch", "parse_chunk", "write_graph", "report"}
+    assert {node.name for node in job.graph.nodes} == {"sql_lineage_graph", "sql_lineage_graph_checks"}
+    (asset,) = [a for a in defs.resolve_all_asset_specs() if a.key.to_user_string() == "sql_lineage_graph"]
+    assert asset.group_name == "sql_lineage" and set(asset.kinds) == {"neo4j", "sql"} and asset.owners and asset.description
+    assert {"plan_batch", "parse_chunk", "write_graph", "report"} <= {n.name for n in job.graph.node_named("sql_lineage_graph").definition.nodes}
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"ledger_matches_graph", "no_orphan_nodes", "no_failed_files", "parse_error_rate", "graph_contract_version"}
+    assert {job.name for job in defs.jobs} >= {"ingest_sql_files", "replay_failed", "cache_maintenance"}
     assert set(defs.resources) >= {"neo4j", "parse_cache", "ledger"}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dagster import execute_job, instance_for_test, reconstructable
 
+from ingest_pipeline.jobs.assets import ingest_run_config
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline_tests.support import graph_metadata, graph_snapshot, ingest_job_with_resources, run_ingest, write_chain_corpus
 
@@ -33,7 +34,7 @@ def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, 
     (tmp_path / "home").mkdir()
     with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         run_config = {
-            "ops": {"plan_batch": {"config": {"source_dir": str(corpus), "workers": 2}}},
+            **ingest_run_config(source_dir=str(corpus), workers=2),
             "resources": resource_config(neo4j, tmp_path / "mp-state"),
             "execution": {"config": multiprocess_config(2)},
         }
@@ -51,7 +52,7 @@ def test_in_process_choice_by_run_config(neo4j, tmp_path):
     (tmp_path / "home").mkdir()
     with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         run_config = {
-            "ops": {"plan_batch": {"config": {"source_dir": str(corpus)}}},
+            **ingest_run_config(source_dir=str(corpus)),
             "resources": resource_config(neo4j, tmp_path / "state"),
             "execution": {"config": IN_PROCESS_CONFIG},
         }

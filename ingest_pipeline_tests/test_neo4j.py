@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest_pipeline import neo4j_local
-from ingest_pipeline.jobs.ingest import replay_failed
+from ingest_pipeline.jobs.assets import ingest_run_config
 from ingest_pipeline.resources import LedgerResource, Neo4jResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
 from ingest_pipeline_tests.support import (
@@ -20,6 +20,7 @@ from ingest_pipeline_tests.support import (
     graph_edges,
     graph_metadata,
     graph_snapshot,
+    ingest_job,
     run_ingest,
     when_ledger_has_ingested,
     write_chain_corpus,
@@ -137,8 +138,8 @@ def test_rejected_file_is_split_out_dead_lettered_and_replayed(resources, wareho
     assert Ledger(Path(resources["ledger"].path)).get("huge.sql").status == FAILED
 
     (warehouse / "huge.sql").write_text("INSERT INTO marts.fixed SELECT * FROM raw.orders;")
-    replay = replay_failed.execute_in_process(
-        run_config={"ops": {"plan_batch": {"config": {"source_dir": str(warehouse), "replay_failed": True}}}},
+    replay = ingest_job("replay_failed").execute_in_process(
+        run_config=ingest_run_config(source_dir=str(warehouse), replay_failed=True),
         resources=resources,
     )
 

@@ -13,6 +13,7 @@ from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BatchingPolicy
 from ingest_pipeline.definitions import defs
+from ingest_pipeline.jobs.assets import asset_config
 from ingest_pipeline.resources import LedgerResource
 from ingest_pipeline.sensors import BATCH_TAG, build_sql_files_sensor
 from ingest_pipeline.state.ledger import FAILED, IngestedFile, Ledger
@@ -89,7 +90,7 @@ def test_debounce_waits_for_a_quiet_folder_and_collapses_repeats(tmp_path, monke
     (request,) = third.run_requests
     assert requested_paths(third, h) == [["a.sql", "b.sql"]]
     assert request.run_key == request.tags[BATCH_TAG]
-    assert request.run_config["ops"]["plan_batch"]["config"]["batch_id"] == request.run_key
+    assert asset_config(request.run_config)["batch_id"] == request.run_key
     assert request.tags["ingest_pipeline/file_count"] == "2" and request.tags["dagster/priority"] == "0"
     assert "in_process" in request.run_config["execution"]["config"]
     assert h.ledger().pending_changes() == {}
@@ -216,8 +217,7 @@ def test_sensor_driven_runs_equal_one_full_ingest(tmp_path, monkeypatch, instanc
 
     def drain() -> None:
         for request in h.tick(advance=10).run_requests:
-            ops_config = request.run_config["ops"]
-            config = ops_config["plan_batch"]["config"]
+            config = asset_config(request.run_config)
             result = run_ingest(
                 resources, Path(config["source_dir"]), instance=instance, tags=request.tags, batch_id=config["batch_id"]
             )

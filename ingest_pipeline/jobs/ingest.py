@@ -1,38 +1,40 @@
-"""The `ingest_sql_files` job: plan_batch -> parse_chunk (fanned out) -> write_graph -> report.
+"""The ops of one ingest: plan_batch -> parse_chunk (fanned out) -> write_graph -> report.
 
-No `from __future__ import annotations` here: Dagster reads the op signatures at import time.
+`ingest_steps` wires them; jobs/assets.py wraps that as the `sql_lineage_graph` asset, which the
+`ingest_sql_files` and `replay_failed` jobs materialize. No `from __future__ import annotations`
+here: Dagster reads the op signatures at import time.
 """
 
 
 import math
 import os
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from dagster import (
-    AssetMaterialization,
+    AssetObservation,
     Backoff,
     Config,
     DynamicOut,
     DynamicOutput,
     Failure,
     In,
-    MetadataValue,
+    Nothing,
     OpExecutionContext,
     Out,
     Output,
     RetryPolicy,
-    graph,
     op,
 )
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters, writer_slot
-from ingest_pipeline.jobs.executor import ingest_executor, worker_count
+from ingest_pipeline import dead_letters, table_assets, writer_slot
+from ingest_pipeline.jobs import summary as run_summary
+from ingest_pipeline.jobs.executor import worker_count
+from ingest_pipeline.graph import health, table_state
 from ingest_pipeline.graph.columns import attach, changed_tables, column_rows, file_definitions
 from ingest_pipeline.graph.rows import FileRows, file_rows
 from ingest_pipeline.lineage import FileLineage, build_catalog
@@ -62,7 +64,9 @@ class IngestConfig(Config):
 
     source_dir: str = settings.INGEST_SOURCE_DIR.config_field()
     paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
-    batch_id: str = Field(default="", description="A batch recorded by sql_files_sensor (its files live in the ledger).")
+    batch_id: str = Field(
+        default="", description="Set by sql_files_sensor: a batch whose file list is in the ledger. '' = no batch (a manual run)."
+    )
     full_scan: bool = Field(default=False, description="Scan the whole folder now, whatever batch_id or paths say.")
     replay_failed: bool = Field(default=False, description="Only the files in the dead-letter file (replay).")
     force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
@@ -121,6 +125,7 @@ class WriteSummary:
     written: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    dead_lettered: list[str] = field(default_factory=list)
     write_stats: dict[str, float] = field(default_factory=dict)
     neo4j_batch_seconds: list[float] = field(default_factory=list)
 
@@ -136,6 +141,7 @@ def plan_batch(
     neo4j: Neo4jResource,
     prometheus: PrometheusResource,
 ):
+    context.log.info(f"Neo4j: {neo4j.uri} (database {neo4j.database!r}; NEO4J_URI, read when this run launched)")
     source_dir = Path(config.source_dir)
     if not source_dir.is_dir():
         raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
@@ -193,7 +199,7 @@ def _guard_writer_slot(context: OpExecutionContext) -> None:
     """Record where this run's worker lives, free the writer slot from runs that died holding it,
     and say up front when the writer will have to wait for another run."""
     execution = (context.run_config.get("execution") or {}).get("config") or {}
-    if not execution or {"in_process", "multiprocess"} & set(execution):
+    if not execution or {"auto", "in_process", "multiprocess"} & set(execution):
         # Orchestrated on this host: the run worker's pid can be checked here later.
         context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
     writer_slot.free_dead_holders(context.instance, context.log.warning)
@@ -250,6 +256,11 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     finally:
         if cache is not None:
             cache.close()
+    elapsed = time.perf_counter() - started
+    errors = sum(p.lineage.error_count for p in parsed if p.lineage is not None)
+    context.log.info(
+        run_summary.parse_line([t.key for t in chunk.tasks], sum(1 for p in parsed if not p.from_cache), sum(1 for p in parsed if p.from_cache), errors, elapsed)
+    )
     ingested_at = datetime.now(timezone.utc).isoformat()
     rows, unreadable = [], {}
     for result in parsed:
@@ -315,13 +326,14 @@ def write_graph(
     for path, reason in sorted(failed.items()):
         context.log.warning(f"file not ingested: {path}: {reason}")
     stats = outcome.stats.as_metadata()
-    context.log.info(f"graph write: {stats}")
+    context.log.info(run_summary.write_line(stats, outcome.written, outcome.deleted, failed))
     return WriteSummary(
         plan=plan,
         chunks=chunks,
         written=outcome.written,
         deleted=outcome.deleted,
         failed=failed,
+        dead_lettered=sorted(outcome.dead_lettered),
         write_stats=stats,
         neo4j_batch_seconds=outcome.stats.batch_seconds,
     )
@@ -346,7 +358,10 @@ def _attach_column_rows(rows: list[FileRows], lineages: dict[str, FileLineage], 
     return state.mark_dependents_stale(changed_tables(old_catalog, catalog), exclude=set(paths))
 
 
-@op(description="Record what the run did as asset materializations.")
+@op(
+    out=Out(Nothing, description="The graph in Neo4j itself: the asset's value lives there, not in Dagster's storage."),
+    description="Record what the run did: the sql_lineage_graph summary, a parse_cache observation, metrics, table assets.",
+)
 def report(
     context: OpExecutionContext,
     summary: WriteSummary,
@@ -354,69 +369,71 @@ def report(
     ledger: LedgerResource,
     prometheus: PrometheusResource,
     neo4j: Neo4jResource,
-) -> None:
+):
     chunks = summary.chunks
-    latencies = sorted(s for c in chunks for s in c.parse_seconds)
     run_stats = context.instance.get_run_stats(context.run_id)
     wall = max(time.time() - (run_stats.start_time or time.time()), 1e-9)
     written = set(summary.written)
     rows = [r for c in chunks for r in c.rows if r.path in written]
-    tables = {t["fqn"] for r in rows for t in r.tables}
-    relationships = sum(r.relationship_count for r in rows)
-    seen = summary.plan.files_seen
-    context.log_event(
-        AssetMaterialization(
-            asset_key=GRAPH_ASSET,
-            description="Lineage graph in Neo4j, updated from the SQL files of this run.",
-            metadata={
-                "files_seen": seen,
-                "files_ingested": len(summary.written),
-                "files_unchanged": len(summary.plan.unchanged),
-                "files_deleted": len(summary.deleted),
-                "files_failed": len(summary.failed),
-                "files_parsed": sum(c.parsed for c in chunks),
-                "statements": sum(c.statements for c in chunks),
-                "tables": len(tables),
-                "columns": len({c["fqn"] for r in rows for c in r.columns}),
-                "column_edges": sum(len(r.derives) for r in rows),
-                "column_edges_ambiguous": sum(1 for r in rows for d in r.derives if d["ambiguous"]),
-                "relationships_written": relationships,
-                "graph_rows_written": sum(r.row_count for r in rows),
-                "parse_errors": sum(c.parse_errors for c in chunks),
-                "wall_seconds": round(wall, 3),
-                "files_per_second": round(seen / wall, 2),
-                **_parallelism(context, chunks),
-                "parse_latency_p50_ms": round(_percentile(latencies, 50) * 1000, 3),
-                "parse_latency_p95_ms": round(_percentile(latencies, 95) * 1000, 3),
-                "failed_files": MetadataValue.json(summary.failed),
-                **{f"neo4j_{k}": v for k, v in summary.write_stats.items()},
-            },
-        )
+    if summary.written or summary.deleted:
+        neo4j.query(health.STAMP_CONTRACT, version=health.CONTRACT_VERSION)
+    dead_letter_path = Path(neo4j.dead_letter_path)
+    facts = run_summary.RunFacts(
+        source=summary.plan.source,
+        source_dir=str(Path(summary.plan.source_dir).resolve()),
+        files_seen=summary.plan.files_seen,
+        ingested=summary.written,
+        unchanged=len(summary.plan.unchanged),
+        deleted=summary.deleted,
+        failed=summary.failed,
+        dead_lettered=summary.dead_lettered,
+        parsed=sum(c.parsed for c in chunks),
+        from_cache=sum(c.from_cache for c in chunks),
+        statements=sum(c.statements for c in chunks),
+        parse_errors=sum(c.parse_errors for c in chunks),
+        tables=len({t["fqn"] for r in rows for t in r.tables}),
+        columns=len({c["fqn"] for r in rows for c in r.columns}),
+        column_edges=sum(len(r.derives) for r in rows),
+        column_edges_ambiguous=sum(1 for r in rows for d in r.derives if d["ambiguous"]),
+        graph_rows_written=sum(r.row_count for r in rows),
+        wall_seconds=wall,
+        write=summary.write_stats,
+        parallelism=_parallelism(context, chunks),
+        parse_seconds=[s for c in chunks for s in c.parse_seconds],
+        parse_error_list=health.parse_errors(
+            neo4j.query(health.FILE_PARSE_ERRORS, paths=sorted(written), limit=run_summary.TABLE_ROWS)
+        ),
+        skipped=summary.plan.skipped,
+        rejected=summary.plan.rejected,
+        dead_letter_path=str(dead_letter_path.resolve()),
+        dead_letter_entries=len(dead_letters.read(dead_letter_path)),
+        table_assets=_save_table_assets(neo4j, summary.plan),
     )
+    context.add_output_metadata(run_summary.graph_metadata(facts))
+    context.log.info(run_summary.run_line(facts))
+
     cache = parse_cache.open()
-    hits = sum(c.from_cache for c in chunks)
-    misses = sum(c.parsed for c in chunks)
-    cache_metadata: dict[str, float | int | bool] = {
-        "enabled": cache is not None,
-        "hits": hits,
-        "misses": misses,
-        "hit_rate": round(hits / (hits + misses), 4) if hits + misses else 0.0,
-    }
+    stats = None
     if cache is not None:
         stats = cache.stats()
         cache.close()
-        cache_metadata.update(entries=stats.entries, evictions=stats.evictions, size_bytes=stats.size_bytes)
-    context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
+    context.log_event(
+        AssetObservation(
+            asset_key=CACHE_ASSET,
+            description="The parse cache as this ingest run used it.",
+            metadata=run_summary.cache_metadata(cache is not None, facts.from_cache, facts.parsed, stats.counts() if stats else None),
+        )
+    )
 
     write = summary.write_stats
     counts = RunCounts(
-        cache_hits=hits,
-        cache_misses=misses,
+        cache_hits=facts.from_cache,
+        cache_misses=facts.parsed,
         files_processed=len(summary.written),
         files_failed=len(summary.failed),
         files_unchanged=len(summary.plan.unchanged),
         files_deleted=len(summary.deleted),
-        parse_errors=sum(c.parse_errors for c in chunks),
+        parse_errors=facts.parse_errors,
         neo4j_batches=int(write.get("batches", 0)),
         neo4j_entities=int(write.get("entities", 0)),
         neo4j_relationships=int(write.get("relationships", 0)),
@@ -427,7 +444,7 @@ def report(
         run_seconds=wall,
         neo4j_batch_seconds=summary.neo4j_batch_seconds,
     )
-    gauges = {"parse_cache_entries": float(cache_metadata["entries"])} if "entries" in cache_metadata else {}
+    gauges = {"parse_cache_entries": float(stats.entries)} if stats else {}
     state = ledger.open()
     try:
         push_metrics(prometheus, state, context.log, source="runs", names=RUN_METRICS, increments=run_increments(counts), gauges=gauges)
@@ -442,13 +459,27 @@ def report(
     export_run_changes(context.log, ledger, neo4j, summary.plan.source_dir, [*summary.written, *summary.deleted])
 
 
+def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> str:
+    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS); says what was saved."""
+    config = settings.load()
+    if not config[settings.INGEST_TABLE_ASSETS]:
+        return ""
+    limit = config[settings.INGEST_TABLE_ASSETS_MAX]
+    state = table_state.snapshot(neo4j.query, limit)
+    path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
+    table_assets.save(path, state, plan.source, plan.source_dir)
+    _, why = table_assets.shown_count(state, limit)
+    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload"
+
+
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = (context.run_config.get("execution") or {}).get("config") or {}
+    multiprocess = execution.get("multiprocess") or (execution.get("auto") or {}).get("multiprocess") or {}
     mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
-    workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
+    workers = 1 if mode == "in_process" else multiprocess.get("max_concurrent") or worker_count()
     plan_end = next(
-        (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
+        (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key.endswith("plan_batch")), None
     )
     startups = sorted(c.body_started_at - plan_end for c in chunks if plan_end is not None)
     busy = [c for c in chunks if c.rows or c.unreadable]
@@ -457,36 +488,13 @@ def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict
         "workers": workers,
         "chunks": len(busy),
         "files_per_chunk": round(sum(len(c.rows) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
-        "step_startup_seconds_p50": round(_percentile(startups, 50), 3),
-        "step_startup_seconds_max": round(startups[-1], 3) if startups else 0.0,
+        "step_startup_seconds_p50": run_summary.percentile(startups, 50),
+        "step_startup_seconds_max": startups[-1] if startups else 0.0,
     }
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
-
-
-@graph
-def ingest_graph() -> None:
+def ingest_steps():
+    """The op wiring of one ingest, composed inside the sql_lineage_graph asset (jobs/assets.py):
+    plan, parse chunks fanned out, the single writer, the report that carries the asset's metadata."""
     plan, chunks = plan_batch()
-    report(write_graph(plan, chunks.map(parse_chunk).collect()))
-
-
-ingest_sql_files = ingest_graph.to_job(
-    name="ingest_sql_files",
-    executor_def=ingest_executor,
-    description="Ingest the SQL files of a folder into the Neo4j lineage graph.",
-    tags={"ingest_pipeline/kind": "ingest"},
-)
-
-replay_failed = ingest_graph.to_job(
-    name="replay_failed",
-    executor_def=ingest_executor,
-    config={"ops": {"plan_batch": {"config": {"replay_failed": True}}}},
-    description="Re-ingest the files in the dead-letter file; entries that now succeed are removed.",
-    tags={"ingest_pipeline/kind": "replay"},
-)
+    return report(write_graph(plan, chunks.map(parse_chunk).collect()))
