@@ -14,12 +14,14 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetKey,
     AssetSpec,
+    BetaWarning,
     CodeReferencesMetadataValue,
     LocalFileCodeReference,
     TableColumn,
@@ -93,7 +95,9 @@ def specs(state: dict[str, Any], limit: int) -> list[AssetSpec]:
     tables = state.get("tables", [])
     keys = asset_keys(tables)
     folders = state.get("sources", {})
-    return [_spec(table, keys, folders) for table in tables]
+    with warnings.catch_warnings():  # code references are beta in Dagster: said once here, not per table per load
+        warnings.simplefilter("ignore", BetaWarning)
+        return [_spec(table, keys, folders) for table in tables]
 
 
 def _spec(table: dict[str, Any], keys: dict[str, AssetKey], folders: dict[str, str]) -> AssetSpec:

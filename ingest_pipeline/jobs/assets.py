@@ -20,7 +20,7 @@ from dagster import AssetSelection, ConfigMapping, define_asset_job, graph_asset
 from ingest_pipeline import dead_letters, settings
 from ingest_pipeline.batching import MANUAL, PRIORITY_TAG_VALUES
 from ingest_pipeline.jobs.executor import job_executor
-from ingest_pipeline.jobs.ingest import GRAPH_ASSET, IngestConfig, ingest_steps
+from ingest_pipeline.jobs.ingest import GRAPH_ASSET, REPLAY_JOB, IngestConfig, ingest_steps
 
 GROUP = "sql_lineage"
 PRIORITY_TAG = "ingest_pipeline/priority"
@@ -37,14 +37,14 @@ def asset_config(run_config: Mapping[str, Any]) -> dict[str, Any]:
     return dict(((run_config.get("ops") or {}).get(GRAPH_ASSET) or {}).get("config") or {})
 
 
-def files_in_reach(run_config: Mapping[str, Any]) -> tuple[int | None, str]:
-    """How many files a run can touch, from its run config alone (the executor's auto choice):
+def files_in_reach(job_name: str, run_config: Mapping[str, Any]) -> tuple[int | None, str]:
+    """How many files a run can touch, from its job and run config alone (the executor's auto choice):
     the `paths` given, the dead-letter entries of a replay, or the folder's files (counted up to
     INGEST_INPROCESS_MAX_FILES); None for a sensor batch, whose file list is in the ledger."""
     config = asset_config(run_config)
     if config.get("full_scan"):
         return _count_folder(config)
-    if config.get("replay_failed"):
+    if config.get("replay_failed") or job_name == REPLAY_JOB:
         count = len(dead_letters.failed_files(Path(settings.INGEST_DEAD_LETTER_PATH.current())))
         return count, f"{count} dead-lettered file(s) to replay"
     if config.get("batch_id"):
@@ -107,10 +107,12 @@ ingest_sql_files = define_asset_job(
 )
 
 replay_failed = define_asset_job(
-    name="replay_failed",
+    name=REPLAY_JOB,
     selection=AssetSelection.assets(GRAPH_ASSET),
     executor_def=INGEST_EXECUTOR,
-    config=ingest_run_config(replay_failed=True),
-    description="Re-ingest the files in the dead-letter file (INGEST_DEAD_LETTER_PATH); entries that now succeed are removed.",
+    description=(
+        "Re-ingest the files in the dead-letter file (INGEST_DEAD_LETTER_PATH), whatever the config's replay_failed says; "
+        "entries that now succeed are removed."
+    ),
     tags=_job_tags("replay"),
 )

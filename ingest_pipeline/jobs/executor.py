@@ -38,9 +38,9 @@ from ingest_pipeline.settings import INGEST_INPROCESS_MAX_FILES, INGEST_WORKERS
 # outlives the run that started it (a later run in the same process would inherit stale settings).
 PRELOAD_MODULES = ["ingest_pipeline.lineage", "ingest_pipeline.resources", "ingest_pipeline.parsing"]
 
-# How many files a run can touch, from its run config, and in words ("24 files in examples/sql");
-# None when it cannot be told cheaply before the run plans.
-FileEstimate = Callable[[Mapping[str, Any]], tuple["int | None", str]]
+# How many files a run can touch, from its job name and run config, and in words ("24 files in
+# examples/sql"); None when it cannot be told cheaply before the run plans.
+FileEstimate = Callable[[str, Mapping[str, Any]], tuple["int | None", str]]
 
 
 def worker_count() -> int:
@@ -117,7 +117,8 @@ class SizedExecutor(Executor):
         return self._multiprocess.retries
 
     def execute(self, plan_context, execution_plan) -> Iterator:
-        files, what = self._estimate(plan_context.dagster_run.run_config)
+        run = plan_context.dagster_run
+        files, what = self._estimate(run.job_name, run.run_config)
         small = files is not None and files < self._max_files
         plan_context.log.info(
             f"executor: {'in process' if small else 'multiprocess'} — {what} "

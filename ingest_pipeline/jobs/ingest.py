@@ -57,6 +57,7 @@ from ingest_pipeline.state.ledger import IngestedFile, Ledger
 
 GRAPH_ASSET = "sql_lineage_graph"
 CACHE_ASSET = "parse_cache"
+REPLAY_JOB = "replay_failed"  # its runs replay the dead-letter file, whatever replay_failed in the config says
 
 
 class IngestConfig(Config):
@@ -150,6 +151,8 @@ def plan_batch(
     except ValueError as error:
         raise Failure(f"{error} (INGEST_SOURCE_NAME or run config source_name)") from None
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
+    if context.job_name == REPLAY_JOB:
+        config = config.model_copy(update={"replay_failed": True})
     _guard_writer_slot(context)
     state = ledger.open()
     try:
