@@ -120,7 +120,10 @@ def test_unreachable_neo4j_fails_the_plan_at_once_naming_the_uri(resources, ware
     assert time.monotonic() - started < 20
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key.endswith("plan_batch")
-    assert "NEO4J_URI=bolt://127.0.0.1:1" in failure.event_specific_data.user_failure_data.description
+    assert failure.event_specific_data.user_failure_data.description == (
+        "Neo4j unreachable at NEO4J_URI=bolt://127.0.0.1:1 (connection refused): start it with `ingest-pipeline neo4j start` "
+        "or point NEO4J_URI at a running server. Nothing was planned or written."
+    )
     assert Ledger(Path(resources["ledger"].path)).counts().get(INGESTED, 0) == 0
 
 

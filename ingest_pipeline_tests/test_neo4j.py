@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from neo4j.exceptions import ServiceUnavailable
 
 from ingest_pipeline import neo4j_local
 from ingest_pipeline.jobs.assets import ingest_run_config
@@ -186,3 +188,23 @@ def test_files_above_the_row_limit_go_staged_and_give_the_same_graph(resources, 
 
     assert result.success and graph_metadata(result)["neo4j_transactions"] > 10
     assert graph_edges(resources["neo4j"]) == WAREHOUSE_EDGES
+
+
+def test_each_retry_of_a_transient_fault_is_one_log_line_with_attempt_backoff_and_cause(caplog):
+    resource = Neo4jResource(uri="bolt://127.0.0.1:1", max_retries=3, backoff_seconds=0.01, backoff_jitter=0.0)
+    faults = iter([ServiceUnavailable("Connection lost"), ServiceUnavailable("Connection lost")])
+
+    def work() -> str:
+        fault = next(faults, None)
+        if fault is not None:
+            raise fault
+        return "written"
+
+    with caplog.at_level(logging.WARNING):
+        assert resource._retrying(work) == "written"
+
+    lines = [r.getMessage() for r in caplog.records if "transient" in r.getMessage()]
+    assert lines == [
+        "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 1/3 after 0.0 s backoff",
+        "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 2/3 after 0.0 s backoff",
+    ]

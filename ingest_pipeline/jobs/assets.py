@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetSelection, ConfigMapping, define_asset_job, graph_asset
+from dagster import AssetSelection, ConfigMapping, Field, define_asset_job, graph_asset
 
 from ingest_pipeline import dead_letters, settings
 from ingest_pipeline.batching import MANUAL, PRIORITY_TAG_VALUES
@@ -82,7 +82,13 @@ def _launch_config(config: dict[str, Any]) -> dict[str, Any]:
     group_name=GROUP,
     kinds={"neo4j", "sql"},
     owners=list(settings.INGEST_ASSET_OWNERS.current()),
-    config=ConfigMapping(config_fn=_launch_config, config_schema=IngestConfig.to_config_schema()),
+    config=ConfigMapping(
+        config_fn=_launch_config,
+        config_schema=Field(
+            IngestConfig.to_config_schema().config_type,
+            description="What this run ingests; every default is the setting's value when the definitions loaded.",
+        ),
+    ),
 )
 def sql_lineage_graph():
     return ingest_steps()

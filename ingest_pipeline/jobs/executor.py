@@ -81,8 +81,16 @@ def _config_schema() -> Field:
                             description="Runs that can touch fewer files than this run in process "
                             "(INGEST_INPROCESS_MAX_FILES); larger ones use `multiprocess` below.",
                         ),
-                        "multiprocess": Field(_base_field("multiprocess").config_type, default_value=multiprocess),
-                        "in_process": Field(_base_field("in_process").config_type, default_value={}),
+                        "multiprocess": Field(
+                            _base_field("multiprocess").config_type,
+                            default_value=multiprocess,
+                            description="How larger runs fan out (as `multiprocess` below).",
+                        ),
+                        "in_process": Field(
+                            _base_field("in_process").config_type,
+                            default_value={},
+                            description="How smaller runs execute (as `in_process` below).",
+                        ),
                     },
                     description="Choose in process or multiprocess when the run starts, by how many files it can touch.",
                 ),

@@ -162,7 +162,8 @@ def plan_batch(
                 context.log.warning("the graph is not the one the ledger was written for: re-ingesting every file")
             graph_files = neo4j.source_files(source)
         except GraphUnavailableError as error:
-            raise Failure(description=str(error), allow_retries=False) from None
+            headline = run_summary.unreachable_headline(neo4j.uri, error, "Nothing was planned or written.")
+            raise Failure(description=headline, metadata={"neo4j_error": str(error)}, allow_retries=False) from None
         plan = make_plan(
             source_dir,
             state.entries(),
@@ -319,7 +320,10 @@ def write_graph(
             state.bind_graph(neo4j.graph_id())
             outcome = neo4j.write(rows, plan.deleted, run_id=context.run_id, on_commit=record)
         except GraphUnavailableError as error:
-            raise Failure(description=str(error), allow_retries=True) from None
+            headline = run_summary.unreachable_headline(
+                neo4j.uri, error, "Files committed before stay ingested; the others stay pending for the next run."
+            )
+            raise Failure(description=headline, metadata={"neo4j_error": str(error)}, allow_retries=True) from None
         dead_letters.prune(Path(neo4j.dead_letter_path), outcome.written)
         failed = {**unreadable, **outcome.dead_lettered}
         if failed:
@@ -468,8 +472,10 @@ def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> str:
     if not config[settings.INGEST_TABLE_ASSETS]:
         return ""
     limit = config[settings.INGEST_TABLE_ASSETS_MAX]
-    state = table_state.snapshot(neo4j.query, limit)
     path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
+    if not (plan.tasks or plan.deleted) and path.exists():
+        return f"unchanged (nothing written), in `{path.resolve()}`"
+    state = table_state.snapshot(neo4j.query, limit)
     table_assets.save(path, state, plan.source, plan.source_dir)
     _, why = table_assets.shown_count(state, limit)
     return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload"

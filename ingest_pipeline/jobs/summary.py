@@ -85,6 +85,24 @@ def percentile(values: Sequence[float], pct: int) -> float:
     return statistics.quantiles(ordered, n=100, method="inclusive")[pct - 1]
 
 
+# -- failure headlines ------------------------------------------------------------------------------
+
+
+def unreachable_headline(uri: str, error: BaseException, consequence: str) -> str:
+    """The first line a failed run shows when Neo4j could not be reached: where, why in two words,
+    what to do; `error` is the resource's GraphUnavailableError (its cause the driver's error, when
+    the server could not be reached at all). Other errors (credentials) keep their own one line."""
+    cause = error.__cause__
+    if cause is None:
+        return str(error)
+    text = str(cause)
+    reason = "connection refused" if "Connection refused" in text or isinstance(cause, ConnectionRefusedError) else first_line(text, 80)
+    return (
+        f"Neo4j unreachable at NEO4J_URI={uri} ({reason}): start it with `ingest-pipeline neo4j start` "
+        f"or point NEO4J_URI at a running server. {consequence}"
+    )
+
+
 # -- run log lines, one per phase ------------------------------------------------------------------
 
 

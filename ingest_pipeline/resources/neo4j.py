@@ -159,7 +159,7 @@ class Neo4jResource(ConfigurableResource):
                     stats.retries += 1
                 get_dagster_logger().warning(
                     f"Neo4j at {self.uri}: transient {type(error).__name__} ({_cause(error)}); "
-                    f"attempt {attempt}/{self.max_retries} in {delay:.1f} s"
+                    f"retry attempt {attempt}/{self.max_retries} after {delay:.1f} s backoff"
                 )
                 time.sleep(delay)
 
