@@ -15,11 +15,13 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetKey,
+    AssetObservation,
     AssetSpec,
     BetaWarning,
     CodeReferencesMetadataValue,
@@ -98,6 +100,23 @@ def specs(state: dict[str, Any], limit: int) -> list[AssetSpec]:
     with warnings.catch_warnings():  # code references are beta in Dagster: said once here, not per table per load
         warnings.simplefilter("ignore", BetaWarning)
         return [_spec(table, keys, folders) for table in tables]
+
+
+def observations(state: dict[str, Any], written: Collection[str], run_id: str) -> list[AssetObservation]:
+    """One observation per table some file of this run writes: the Lineage page then shows when a
+    table's lineage was last read from its SQL, and by which run, instead of "never observed"."""
+    written = set(written)
+    tables = state.get("tables", [])
+    keys = asset_keys(tables)
+    return [
+        AssetObservation(
+            asset_key=keys[table["fqn"]],
+            description=f"Lineage read from {', '.join(files)} by run {run_id}.",
+            metadata={"written_by": ", ".join(f"{w['file']}:{w['line']}" for w in table["writers"])},
+        )
+        for table in tables
+        if (files := sorted({w["file"] for w in table["writers"]} & written))
+    ]
 
 
 def _spec(table: dict[str, Any], keys: dict[str, AssetKey], folders: dict[str, str]) -> AssetSpec:

@@ -40,9 +40,13 @@ def test_after_ingesting_the_examples_the_code_location_holds_their_tables(neo4j
     state = tmp_path / "table_assets.json"
     os.environ["INGEST_TABLE_ASSETS_PATH"], saved = str(state), os.environ["INGEST_TABLE_ASSETS_PATH"]
     try:
-        assert run_ingest(job_resources(neo4j, tmp_path), EXAMPLES).success
+        result = run_ingest(job_resources(neo4j, tmp_path), EXAMPLES)
     finally:
         os.environ["INGEST_TABLE_ASSETS_PATH"] = saved
+    assert result.success
+    # Each table a file of the run writes is observed: the Lineage page says when its lineage was read.
+    observed = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"}
+    assert len({key for key in observed if key.startswith("warehouse/")}) == 29
 
     loaded = subprocess.run(
         [sys.executable, "-c", LOAD_SCRIPT],

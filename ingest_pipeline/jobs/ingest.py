@@ -385,6 +385,7 @@ def report(
     if summary.written or summary.deleted:
         neo4j.query(health.STAMP_CONTRACT, version=health.CONTRACT_VERSION)
     dead_letter_path = Path(neo4j.dead_letter_path)
+    tables_saved, tables = _save_table_assets(neo4j, summary.plan)
     facts = run_summary.RunFacts(
         source=summary.plan.source,
         source_dir=str(Path(summary.plan.source_dir).resolve()),
@@ -414,10 +415,12 @@ def report(
         rejected=summary.plan.rejected,
         dead_letter_path=str(dead_letter_path.resolve()),
         dead_letter_entries=len(dead_letters.read(dead_letter_path)),
-        table_assets=_save_table_assets(neo4j, summary.plan),
+        table_assets=tables_saved,
     )
     context.add_output_metadata(run_summary.graph_metadata(facts))
     context.log.info(run_summary.run_line(facts))
+    for observation in table_assets.observations(tables, summary.written, context.run_id):
+        context.log_event(observation)
 
     cache = parse_cache.open()
     stats = None
@@ -466,19 +469,19 @@ def report(
     export_run_changes(context.log, ledger, neo4j, summary.plan.source_dir, [*summary.written, *summary.deleted])
 
 
-def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> str:
-    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS); says what was saved."""
+def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> tuple[str, dict]:
+    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS): what was saved, in words, and the state."""
     config = settings.load()
     if not config[settings.INGEST_TABLE_ASSETS]:
-        return ""
+        return "", {}
     limit = config[settings.INGEST_TABLE_ASSETS_MAX]
     path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
     if not (plan.tasks or plan.deleted) and path.exists():
-        return f"unchanged (nothing written), in `{path.resolve()}`"
+        return f"unchanged (nothing written), in `{path.resolve()}`", {}
     state = table_state.snapshot(neo4j.query, limit)
     table_assets.save(path, state, plan.source, plan.source_dir)
     _, why = table_assets.shown_count(state, limit)
-    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload"
+    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload", state
 
 
 def _parallelism(context: OpExecutionContext, chunks: list[ChunkResult]) -> dict[str, float | int | str]:
