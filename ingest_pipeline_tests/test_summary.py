@@ -108,7 +108,7 @@ def test_names_lists_small_batches_and_counts_the_rest(paths, expected):
 
 def test_log_lines_are_one_readable_sentence_per_phase():
     assert parse_line(["a.sql", "b.sql"], 1, 1, 1, 0.25) == (
-        "parsed 2 files in 250 ms (1 parsed, 1 from the parse cache, 1 statement with errors): a.sql, b.sql"
+        "read 2 files in 250 ms: 1 parsed, 1 from the parse cache, 1 statement with errors: a.sql, b.sql"
     )
     assert write_line(WRITE, ["a.sql"], [], ["bad.sql"]) == (
         "wrote 1 file to Neo4j in 1.2 s (3 transactions, 1 retry), deleted 0, 1 not written: a.sql"

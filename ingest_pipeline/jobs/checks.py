@@ -161,5 +161,6 @@ def graph_checks(context: AssetCheckExecutionContext, neo4j: Neo4jResource, ledg
     }
     for key in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
         result = evaluations[key.name]()
-        context.log.info(f"check {key.name}: {'passed' if result.passed else 'FAILED'} — {result.description.splitlines()[0]}")
+        said = " ".join(result.description.replace("\n- ", "; ").split())
+        context.log.info(f"check {key.name}: {'passed' if result.passed else 'FAILED'} — {said[:300]}")
         yield result

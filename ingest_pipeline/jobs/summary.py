@@ -109,8 +109,8 @@ def unreachable_headline(uri: str, error: BaseException, consequence: str) -> st
 def parse_line(paths: Collection[str], parsed: int, from_cache: int, errors: int, elapsed: float) -> str:
     listed = f": {names(paths)}" if 0 < len(paths) <= NAMED_FILES else ""
     return (
-        f"parsed {plural(len(paths), 'file')} in {seconds(elapsed)} ({parsed} parsed, {from_cache} from the parse cache, "
-        f"{plural(errors, 'statement')} with errors){listed}"
+        f"read {plural(len(paths), 'file')} in {seconds(elapsed)}: {parsed} parsed, {from_cache} from the parse cache, "
+        f"{plural(errors, 'statement')} with errors{listed}"
     )
 
 
