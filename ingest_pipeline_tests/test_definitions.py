@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest_pipeline import settings
 from ingest_pipeline.definitions import defs
 from ingest_pipeline_tests.support import WAREHOUSE_EDGES, graph_edges
 
@@ -77,3 +78,21 @@ def test_dagster_job_execute_cli(neo4j, warehouse, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr + completed.stdout
     assert graph_edges(neo4j) == WAREHOUSE_EDGES
+
+
+def _fields(config_type, *path: str):
+    for name in path:
+        config_type = config_type.fields[name].config_type
+    return config_type.fields
+
+
+def test_the_launchpad_shows_every_field_described_with_its_effective_default():
+    schema = defs.resolve_job_def("ingest_sql_files").run_config_schema.config_type
+    asset = _fields(schema, "ops", "sql_lineage_graph", "config")
+    assert asset["source_dir"].default_value == settings.INGEST_SOURCE_DIR.current()
+    assert asset["dialect"].default_value == settings.INGEST_DIALECT.current()
+    assert "'' = no batch" in asset["batch_id"].description
+    sections = [asset] + [_fields(schema, "resources", name, "config") for name in ("neo4j", "ledger", "parse_cache")]
+    sections.append(_fields(schema, "execution", "config", "auto"))
+    undescribed = [name for fields in sections for name, field in fields.items() if not field.description]
+    assert undescribed == []
