@@ -142,7 +142,7 @@ def plan_batch(
     neo4j: Neo4jResource,
     prometheus: PrometheusResource,
 ):
-    context.log.info(f"Neo4j: {neo4j.uri} (database {neo4j.database!r}; NEO4J_URI, read when this run launched)")
+    context.log.info(f"Neo4j for this run: NEO4J_URI={neo4j.uri}, database {neo4j.database!r}")
     source_dir = Path(config.source_dir)
     if not source_dir.is_dir():
         raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
@@ -260,10 +260,14 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     finally:
         if cache is not None:
             cache.close()
-    elapsed = time.perf_counter() - started
-    errors = sum(p.lineage.error_count for p in parsed if p.lineage is not None)
     context.log.info(
-        run_summary.parse_line([t.key for t in chunk.tasks], sum(1 for p in parsed if not p.from_cache), sum(1 for p in parsed if p.from_cache), errors, elapsed)
+        run_summary.parse_line(
+            [t.key for t in chunk.tasks],
+            parsed=sum(1 for p in parsed if p.lineage is not None and not p.from_cache),
+            from_cache=sum(1 for p in parsed if p.from_cache),
+            errors=sum(p.lineage.error_count for p in parsed if p.lineage is not None),
+            elapsed=time.perf_counter() - started,
+        )
     )
     ingested_at = datetime.now(timezone.utc).isoformat()
     rows, unreadable = [], {}
