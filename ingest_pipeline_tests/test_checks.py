@@ -11,7 +11,7 @@ from ingest_pipeline.jobs.assets import sql_lineage_graph
 from ingest_pipeline.jobs.checks import CONTRACT, FAILED_FILES, LEDGER, ORPHANS, PARSE_ERRORS, graph_checks
 from ingest_pipeline.resources import Neo4jResource
 from ingest_pipeline.state.ledger import Ledger
-from ingest_pipeline_tests.support import graph_metadata, run_ingest
+from ingest_pipeline_tests.support import EXAMPLES, graph_metadata, run_ingest
 
 ALL = {LEDGER, ORPHANS, FAILED_FILES, PARSE_ERRORS, CONTRACT}
 
@@ -94,3 +94,16 @@ def test_dead_lettered_parked_and_unparsed_files_warn_with_their_names(resources
     assert ("huge.sql", "dead-lettered") in {(r.data["path"], r.data["status"]) for r in metadata["failed_files"].records}
     assert metadata["dead_letter_file"] == str((tmp_path / "dead.jsonl").resolve())
     neo4j.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="writer defect (graph/columns.py): `UPDATE marts.fct_orders SET order_status = 'returned'` (a constant) "
+    "creates a Column node with no DERIVES_FROM or DEFINES edge, which the contract says cannot exist and no later "
+    "replace ever removes; no_orphan_nodes reports it. Remove this mark with the fix.",
+)
+def test_the_example_warehouse_leaves_no_orphan_nodes(resources):
+    result = run_ingest(resources, EXAMPLES)
+
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations[ORPHANS].passed, evaluations[ORPHANS].description
