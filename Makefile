@@ -10,19 +10,22 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 install: $(VENV)/.installed $(NEO4J_LOCAL)/target/.built
 
-# Services the tests start themselves; only the binaries are installed here (Debian packages).
-# apt-get needs root and runs only when the binary is missing; without root, its tests are skipped.
-# PostgreSQL's initdb lives in /usr/lib/postgresql/<version>/bin (not on PATH): that is what is checked.
+# Services and programs the tests start themselves; only the binaries are installed here (Debian
+# packages: the Pushgateway, Redis, PostgreSQL, and Chromium with its driver for the browser test of
+# the UI). apt-get needs root and runs only when a binary is missing; without root, the tests that
+# need it are skipped. PostgreSQL's initdb lives in /usr/lib/postgresql/<version>/bin (not on PATH).
 test-services:
 	@missing=""; \
 	command -v prometheus-pushgateway >/dev/null || missing="$$missing prometheus-pushgateway"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "missing:$$missing; installing needs root (apt-get install$$missing); their tests will be skipped"; \
+			echo "missing:$$missing; installing needs root (apt-get install$$missing); the tests that need them will be skipped"; \
 		fi; \
 	fi
 
@@ -56,9 +59,10 @@ test: install test-services $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster definitions validate -m ingest_pipeline.definitions
 	$(PY) -m pytest
 
+# DAGSTER_WEBSERVER_URL lets the table_assets_refresh sensor reload the code location after a run.
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ingest-pipeline neo4j start
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	DAGSTER_WEBSERVER_URL=http://127.0.0.1:3000 $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install
 	$(PY) benchmarks/run.py

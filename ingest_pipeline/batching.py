@@ -18,8 +18,9 @@ from ingest_pipeline.sources import DEFAULT_SOURCE, ScanRules, file_key, scan_so
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger, LedgerEntry
 
 CRITICAL, NORMAL, BATCH = "CRITICAL", "NORMAL", "BATCH"
+MANUAL = "MANUAL"  # a launch from the UI or the CLI: someone is waiting for it
 # Values of the `dagster/priority` run tag: higher runs first from the queue.
-PRIORITY_TAG_VALUES = {CRITICAL: "10", NORMAL: "0", BATCH: "-10"}
+PRIORITY_TAG_VALUES = {CRITICAL: "10", MANUAL: "5", NORMAL: "0", BATCH: "-10"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class NewBatch:
     batch_id: str
     paths: list[str]
     priority: str
+    # Files of the batch that failed in earlier runs: key -> runs failed so far (this is attempt n + 1).
+    retries: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,9 +128,9 @@ def decide_tick(
     )
     if not flush:
         decision.waiting = (
-            f"{len(pending)} change(s) pending; folder quiet for {quiet_for:.1f}s of "
-            f"{policy.debounce_seconds:.1f}s (INGEST_DEBOUNCE_SECONDS), flushing early at "
-            f"{policy.batch_threshold} (INGEST_BATCH_THRESHOLD)"
+            f"{len(pending)} change(s) pending, flushing in {policy.debounce_seconds - quiet_for:.0f} s unless the "
+            f"folder changes again (quiet for {quiet_for:.1f}s of {policy.debounce_seconds:.1f}s, INGEST_DEBOUNCE_SECONDS), "
+            f"or at once at {policy.batch_threshold} changes (INGEST_BATCH_THRESHOLD)"
         )
         return decision
     critical = sorted(p for p in pending if _matches(p, policy.critical_globs))
@@ -139,10 +142,21 @@ def decide_tick(
             claimed = ledger.create_batch(identity, chunk, priority, now)
             if not claimed:
                 continue  # another sensor process batched these changes first
+            retries = {p: e.attempts for p in claimed if (e := ledger.get(p)) is not None and e.status == FAILED and e.attempts}
             batch_seq += 1
-            decision.batches.append(NewBatch(identity, claimed, priority))
+            decision.batches.append(NewBatch(identity, claimed, priority, retries))
     decision.pending = 0
     return decision
+
+
+def retry_label(batch: NewBatch, policy: BatchingPolicy) -> str | None:
+    """`attempt 2/3 after 60 s backoff: a.sql` for a batch that retries files of failed runs, else None."""
+    if not batch.retries:
+        return None
+    attempt = max(batch.retries.values()) + 1
+    backoff = policy.retry_backoff_seconds * 2 ** (attempt - 2)
+    listed = ", ".join(sorted(batch.retries)[:10]) + (f" and {len(batch.retries) - 10} more" if len(batch.retries) > 10 else "")
+    return f"attempt {attempt}/{policy.max_attempts} after {backoff:.0f} s backoff: {listed}"
 
 
 def batch_id(sequence: int, paths: list[str]) -> str:

@@ -115,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     neo4j = commands.add_parser("neo4j", help="start, stop or inspect the bundled Neo4j")
     neo4j.add_argument("action", choices=["start", "stop", "status"])
     neo4j.add_argument("--data-dir", default=str(neo4j_local.DEFAULT_DATA_DIR))
-    neo4j.add_argument("--bolt-port", type=int, default=7687, help="0 picks a free port (start only)")
+    neo4j.add_argument(
+        "--bolt-port",
+        type=int,
+        default=None,
+        help="start only: default the port this data directory served on last (else 7687), so NEO4J_URI stays right; "
+        "0 picks any free port",
+    )
     neo4j.set_defaults(handler=_neo4j)
 
     workers = commands.add_parser(

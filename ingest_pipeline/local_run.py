@@ -21,7 +21,15 @@ def run_job(name: str, run_config: dict[str, Any] | None = None):
 
 def graph_metadata(result) -> dict[str, Any]:
     """The run's sql_lineage_graph materialization metadata, by name."""
-    materialization = next(
-        m for m in result.asset_materializations_for_node("report") if m.asset_key.to_user_string() == "sql_lineage_graph"
-    )
-    return {key: value.value for key, value in materialization.metadata.items()}
+    return asset_event_metadata(result, "sql_lineage_graph", "ASSET_MATERIALIZATION")
+
+
+def asset_event_metadata(result, asset: str, event_type: str) -> dict[str, Any]:
+    """Metadata of the run's first event of `event_type` (ASSET_MATERIALIZATION, ASSET_OBSERVATION) on `asset`."""
+    for event in result.all_events:
+        if event.event_type_value != event_type:
+            continue
+        recorded = getattr(event.event_specific_data, "materialization", None) or getattr(event.event_specific_data, "asset_observation", None)
+        if recorded is not None and recorded.asset_key.to_user_string() == asset:
+            return {key: value.value for key, value in recorded.metadata.items()}
+    raise LookupError(f"the run has no {event_type} of {asset}")

@@ -2,7 +2,9 @@
 
 The server runs as a background Java process owning one data directory; its pid and Bolt port are
 kept in files inside that directory so that a second `start` reuses a running instance instead of
-fighting it for the store lock.
+fighting it for the store lock. The directory also remembers the last port it served on, and a
+`start` without a port takes that one again: a restarted server keeps its URI, so NEO4J_URI (and a
+running `dagster dev`) stays right.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ingest_pipeline.processes import process_alive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = Path("data/neo4j")
+DEFAULT_BOLT_PORT = 7687
 READY_PREFIX = "NEO4J_LOCAL_READY port="
 MAIN_CLASS = "ingest.neo4jlocal.LocalNeo4j"
 
@@ -111,6 +114,29 @@ def _port_file(data_dir: Path) -> Path:
     return data_dir / "neo4j-local.port"
 
 
+def _last_port_file(data_dir: Path) -> Path:
+    """The port the directory served on last; kept across stops (the running port file is not)."""
+    return data_dir / "neo4j-local.last-port"
+
+
+def last_port(data_dir: Path) -> int | None:
+    try:
+        return int(_last_port_file(data_dir).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _port_free(port: int) -> bool:
+    """Nothing listens on the port (a just-closed connection's TIME_WAIT does not count: the server reuses those)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def bolt_answers(port: int, timeout: float = 1.0) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout):
@@ -140,13 +166,16 @@ MIN_PASSWORD_LENGTH = 8
 
 def start(
     data_dir: Path = DEFAULT_DATA_DIR,
-    bolt_port: int = 7687,
+    bolt_port: int | None = None,
     timeout: float = 180.0,
     extra_settings: dict[str, str] | None = None,
     auth: bool | None = None,
     initial_password: str | None = None,
 ) -> LocalInstance:
     """Start (or reuse) the bundled Neo4j on data_dir and wait until Bolt answers.
+
+    bolt_port: None = the port this directory served on last (else 7687), refused with a clear
+    error if another process holds it; 0 = any free port; any other number = that port.
 
     extra_settings are Neo4j settings (name -> value) for neo4j-local.conf, e.g. {"db.lock.acquisition.timeout": "2s"}.
     auth switches authentication on or off (default: NEO4J_LOCAL_AUTH, else whatever neo4j-local.conf
@@ -164,6 +193,8 @@ def start(
             f"NEO4J_LOCAL_AUTH=true needs the password of user neo4j in NEO4J_PASSWORD "
             f"({MIN_PASSWORD_LENGTH} characters or more); it sets the server's initial password"
         )
+    if bolt_port is None:
+        bolt_port = _remembered_port(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     if extra_settings:
         lines = [f"{name}={value}" for name, value in sorted(extra_settings.items())]
@@ -187,6 +218,7 @@ def start(
         port = _ready_port(log_path)
         if port is not None and bolt_answers(port):
             _port_file(data_dir).write_text(str(port))
+            _last_port_file(data_dir).write_text(str(port))
             return LocalInstance(process.pid, port)
         if process.poll() is not None:
             refusal = [line for line in _tail(log_path).splitlines() if line.startswith("neo4j-local: ")]
@@ -196,6 +228,18 @@ def start(
         time.sleep(0.2)
     process.terminate()
     raise Neo4jLocalError(f"Neo4j did not open Bolt within {timeout:.0f}s; see {log_path}")
+
+
+def _remembered_port(data_dir: Path) -> int:
+    port = last_port(data_dir)
+    if port is None:
+        return DEFAULT_BOLT_PORT
+    if not _port_free(port):
+        raise Neo4jLocalError(
+            f"port {port}, where {data_dir} served last (its NEO4J_URI bolt://127.0.0.1:{port}), is taken by another "
+            "process: stop that process, or start with --bolt-port 0 (any free port) or --bolt-port N and update NEO4J_URI"
+        )
+    return port
 
 
 def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:

@@ -180,7 +180,7 @@ def mass_deletion_problem(plan: BatchPlan, max_fraction: float) -> str | None:
         return None
     return (
         f"refusing to delete {plan.graph_deletions} file(s) from the graph: {why} Nothing was changed. "
-        "If the deletions are intended, run again with `allow_mass_delete: true` in the plan_batch config; "
+        "If the deletions are intended, run again with `allow_mass_delete: true` in the run's config (`ops: {sql_lineage_graph: {config: …}}`); "
         "if another folder feeds this graph, give it its own source name (INGEST_SOURCE_NAME / `source_name`)."
     )
 

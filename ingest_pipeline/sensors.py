@@ -1,7 +1,10 @@
-"""`sql_files_sensor` and the `full_reconcile` schedule: Dagster's shell around ingest_pipeline.batching.
+"""`sql_files_sensor`, the `full_reconcile` schedule and the housekeeping sensors: Dagster's shell
+around ingest_pipeline.batching.
 
 The sensor's cursor is a few numbers (the batch sequence and how many files are parked); the file
-state lives in the ledger's SQLite tables, and a run request carries only its batch id.
+state lives in the ledger's SQLite tables, and a run request carries only its batch id. Every tick
+says what it saw: a SkipReason names the pending changes and when they flush, the back-pressure,
+or the parked files; a retry request is labelled with its attempt and backoff.
 """
 
 import json
@@ -13,7 +16,9 @@ from typing import Any
 from dagster import (
     AssetObservation,
     DagsterRunStatus,
+    DefaultScheduleStatus,
     DefaultSensorStatus,
+    MetadataValue,
     RunRequest,
     RunsFilter,
     ScheduleDefinition,
@@ -25,10 +30,12 @@ from dagster import (
 )
 from dagster_prometheus import PrometheusResource
 
-from ingest_pipeline import writer_slot
-from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick
-from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, default_config
-from ingest_pipeline.jobs.ingest import GRAPH_ASSET, ingest_sql_files
+from ingest_pipeline import table_assets, writer_slot
+from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick, retry_label
+from ingest_pipeline.jobs.assets import PRIORITY_TAG, ingest_run_config, ingest_sql_files
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, default_config, multiprocess_config
+from ingest_pipeline.jobs.ingest import GRAPH_ASSET
+from ingest_pipeline.jobs.summary import names
 from ingest_pipeline.sources import sha256_or_none, split_key
 from ingest_pipeline.metrics import SENSOR_METRICS
 from ingest_pipeline.resources import LedgerResource
@@ -38,7 +45,7 @@ from ingest_pipeline.state.ledger import INGESTED, Ledger
 
 BATCH_TAG = "ingest_pipeline/batch_id"
 FILE_COUNT_TAG = "ingest_pipeline/file_count"
-PRIORITY_TAG = "ingest_pipeline/priority"
+RETRY_TAG = "ingest_pipeline/retry"
 _FINISHED_BAD = {DagsterRunStatus.FAILURE: "failed", DagsterRunStatus.CANCELED: "was canceled"}
 _WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
 
@@ -70,12 +77,18 @@ def available_memory_mb() -> float | None:
     return None
 
 
+def _fan_out_config() -> dict[str, Any]:
+    """INGEST_EXECUTOR's choice for a large batch; auto has nothing left to decide: the sensor knows the size."""
+    config = default_config()
+    return multiprocess_config() if "auto" in config else config
+
+
 def run_config_for(batch: NewBatch, source_dir: str, source: str, in_process_max_files: int) -> dict[str, Any]:
     """Small batches run in process (step start-up would dominate), large ones fan out."""
     small = len(batch.paths) < in_process_max_files
     return {
-        "ops": {"plan_batch": {"config": {"source_dir": source_dir, "source_name": source, "batch_id": batch.batch_id}}},
-        "execution": {"config": IN_PROCESS_CONFIG if small else default_config()},
+        **ingest_run_config(source_dir=source_dir, source_name=source, batch_id=batch.batch_id),
+        "execution": {"config": IN_PROCESS_CONFIG if small else _fan_out_config()},
     }
 
 
@@ -103,10 +116,10 @@ def _settle_finished_batches(context: SensorEvaluationContext, ledger: Ledger, f
 def _back_pressure(context: SensorEvaluationContext, max_queued: int, min_memory_mb: float) -> str | None:
     queued = context.instance.get_runs_count(RunsFilter(job_name=ingest_sql_files.name, statuses=_WAITING))
     if queued >= max_queued:
-        return f"{queued} ingest run(s) already queued (INGEST_MAX_QUEUED_RUNS={max_queued}); waiting for the queue to drain"
+        return f"back-pressure: {queued} ingest runs queued (INGEST_MAX_QUEUED_RUNS={max_queued}); waiting for the queue to drain"
     memory = available_memory_mb()
     if memory is not None and memory < min_memory_mb:
-        return f"only {memory:.0f} MB of memory available (INGEST_MIN_AVAILABLE_MEMORY_MB={min_memory_mb:.0f})"
+        return f"back-pressure: only {memory:.0f} MB of memory available (INGEST_MIN_AVAILABLE_MEMORY_MB={min_memory_mb:.0f})"
     return None
 
 
@@ -126,7 +139,13 @@ def build_sql_files_sensor(
         job=ingest_sql_files,
         minimum_interval_seconds=config[s.INGEST_SENSOR_INTERVAL_SECONDS],
         default_status=DefaultSensorStatus.STOPPED,
-        description="Debounced batches of new, changed and deleted SQL files under INGEST_SOURCE_DIR.",
+        description=(
+            "Requests one ingest run per burst of new, changed or deleted SQL files under INGEST_SOURCE_DIR (debounced: "
+            "INGEST_DEBOUNCE_SECONDS, INGEST_BATCH_THRESHOLD). Ships stopped: switch it on here (Automation → "
+            "sql_files_sensor → the toggle) or with `dagster sensor start -m ingest_pipeline.definitions sql_files_sensor`; "
+            "the daemon (started by `make dev`) then evaluates it every INGEST_SENSOR_INTERVAL_SECONDS. Each skipped tick "
+            "says why (changes pending and when they flush, no changes, back-pressure, parked files)."
+        ),
     )
     def sql_files_sensor(
         context: SensorEvaluationContext, ledger: LedgerResource, prometheus: PrometheusResource
@@ -156,38 +175,53 @@ def build_sql_files_sensor(
         finally:
             state.close()
         events = []
+        parked = (
+            f"{len(decision.parked)} file(s) parked after INGEST_MAX_ATTEMPTS={policy.max_attempts} failed runs, retried when "
+            f"their bytes change or by a launch with force: true: {names(decision.parked)}"
+            if decision.parked
+            else ""
+        )
         if len(decision.parked) != cursor["parked"]:
-            context.log.warning(f"{len(decision.parked)} file(s) parked after INGEST_MAX_ATTEMPTS failures: {decision.parked[:20]}")
+            if parked:
+                context.log.warning(parked)
             events.append(
                 AssetObservation(
                     asset_key=GRAPH_ASSET,
-                    metadata={"parked_files": len(decision.parked), "parked_paths": decision.parked[:100]},
+                    description=parked or "no parked files",
+                    metadata={"parked_files": len(decision.parked), "parked_paths": MetadataValue.json(decision.parked[:100])},
                 )
             )
         new_cursor = json.dumps({"seq": cursor["seq"] + len(decision.batches), "parked": len(decision.parked)})
-        requests = [
-            RunRequest(
-                run_key=batch.batch_id,
-                run_config=run_config_for(batch, source_dir, policy.source, in_process_max_files),
-                tags={
-                    "dagster/priority": PRIORITY_TAG_VALUES[batch.priority],
-                    PRIORITY_TAG: batch.priority,
-                    BATCH_TAG: batch.batch_id,
-                    FILE_COUNT_TAG: str(len(batch.paths)),
-                },
-            )
-            for batch in decision.batches
-        ]
-        if requests:
+        requests = [_run_request(batch, policy, source_dir, in_process_max_files) for batch in decision.batches]
+        for batch in decision.batches:
+            retry = retry_label(batch, policy)
             context.log.info(
-                f"{len(requests)} batch(es), {sum(len(b.paths) for b in decision.batches)} file(s); "
-                f"{decision.deduplicated} repeated change(s) collapsed"
+                f"batch {batch.batch_id} ({batch.priority}): {len(batch.paths)} file(s): {names(batch.paths)}"
+                + (f"; retry, {retry}" if retry else "")
             )
+        if requests:
+            if decision.deduplicated:
+                context.log.info(f"{decision.deduplicated} repeated change(s) of one file collapsed into one")
             return SensorResult(run_requests=requests, cursor=new_cursor, asset_events=events)
-        reason = decision.waiting or f"no changes ({decision.in_flight} file(s) in runs still going)"
-        return SensorResult(skip_reason=reason, cursor=new_cursor, asset_events=events)
+        reason = decision.waiting or "no changes" + (f" ({decision.in_flight} file(s) in runs still going)" if decision.in_flight else "")
+        return SensorResult(skip_reason=f"{reason}; {parked}" if parked else reason, cursor=new_cursor, asset_events=events)
 
     return sql_files_sensor
+
+
+def _run_request(batch: NewBatch, policy: BatchingPolicy, source_dir: str, in_process_max_files: int) -> RunRequest:
+    tags = {
+        "dagster/priority": PRIORITY_TAG_VALUES[batch.priority],
+        PRIORITY_TAG: batch.priority,
+        BATCH_TAG: batch.batch_id,
+        FILE_COUNT_TAG: str(len(batch.paths)),
+    }
+    retry = retry_label(batch, policy)
+    if retry:
+        tags[RETRY_TAG] = retry
+    return RunRequest(
+        run_key=batch.batch_id, run_config=run_config_for(batch, source_dir, policy.source, in_process_max_files), tags=tags
+    )
 
 
 sql_files_sensor = build_sql_files_sensor()
@@ -196,9 +230,14 @@ full_reconcile_schedule = ScheduleDefinition(
     name="full_reconcile",
     job=ingest_sql_files,
     cron_schedule=s.INGEST_RECONCILE_CRON.current(),
-    run_config={"ops": {"plan_batch": {"config": {"full_scan": True}}}},
+    run_config={**ingest_run_config(full_scan=True), "execution": {"config": multiprocess_config()}},
     tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
-    description="Daily full rescan at BATCH priority, repairing anything a sensor tick missed (INGEST_RECONCILE_CRON).",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description=(
+        "Daily full rescan of INGEST_SOURCE_DIR at BATCH priority (INGEST_RECONCILE_CRON, default 02:00): repairs "
+        "anything a sensor tick missed and removes from the graph what is gone from disk (the mass-delete guard "
+        "applies). Ships running; stop it here or with `dagster schedule stop -m ingest_pipeline.definitions full_reconcile`."
+    ),
 )
 
 
@@ -219,3 +258,60 @@ def writer_slot_watchdog(context: SensorEvaluationContext) -> SkipReason:
     if holders:
         return SkipReason(f"{writer_slot.POOL} slot held by run {holders[0].run_id} ({holders[0].status}), which is alive")
     return SkipReason(f"{writer_slot.POOL} slot free")
+
+
+def build_table_assets_refresh(loaded: tuple[int, int] | None, shown: str) -> SensorDefinition:
+    """The sensor that reloads the code location when an ingest run saved other table assets than
+    the definitions loaded (`loaded`: the state file's signature then; `shown`: what they show)."""
+
+    @sensor(
+        name="table_assets_refresh",
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING,
+        description=(
+            "Keeps the warehouse tables in the Lineage page current: when an ingest run saved other table assets "
+            "(INGEST_TABLE_ASSETS_PATH) than the definitions show, it reloads this code location through the UI's "
+            "GraphQL API at DAGSTER_WEBSERVER_URL (`make dev` sets it). Without that URL it says so, and "
+            "*Reload definitions* (Deployment) does the same by hand. Ships running; touches nothing else."
+        ),
+    )
+    def table_assets_refresh(context: SensorEvaluationContext) -> SkipReason:
+        config = s.load()
+        if not config[s.INGEST_TABLE_ASSETS]:
+            return SkipReason("table assets are off (INGEST_TABLE_ASSETS=false)")
+        if table_assets.signature(Path(config[s.INGEST_TABLE_ASSETS_PATH])) == loaded:
+            return SkipReason(f"table assets up to date: {shown}")
+        url = config[s.DAGSTER_WEBSERVER_URL]
+        location = context.code_location_origin.location_name if context.code_location_origin else None
+        if not url or location is None:
+            return SkipReason(
+                "an ingest run saved new table assets: reload the definitions (Deployment → Reload) to see them, "
+                "or set DAGSTER_WEBSERVER_URL so this sensor reloads them"
+            )
+        answer = reload_location(url, location)
+        return SkipReason(f"table assets changed since the definitions loaded: reloading code location {location!r}: {answer}")
+
+    return table_assets_refresh
+
+
+def reload_location(url: str, location: str) -> str:
+    """Ask the UI at `url` to reload a code location (Dagster's GraphQL client); the outcome in words."""
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError, ReloadRepositoryLocationStatus
+
+    parsed = urlparse(url)
+    client = DagsterGraphQLClient(
+        parsed.hostname or "127.0.0.1",
+        port_number=parsed.port,
+        use_https=parsed.scheme == "https",
+        timeout=60,
+        path_prefix=parsed.path.rstrip("/"),
+    )
+    try:
+        info = client.reload_repository_location(location)
+    except (DagsterGraphQLClientError, OSError) as error:
+        return f"the UI at DAGSTER_WEBSERVER_URL={url} did not answer ({type(error).__name__}: {error}); reload by hand"
+    if info.status == ReloadRepositoryLocationStatus.SUCCESS:
+        return "done"
+    return f"failed ({info.failure_type}: {info.message})"

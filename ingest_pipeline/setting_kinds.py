@@ -78,6 +78,22 @@ GLOBS: Kind[tuple[str, ...]] = Kind(
 )
 
 
+_OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+
+
+def _parse_owners(text: str) -> tuple[str, ...]:
+    owners = GLOBS.parse(text)
+    if not all(_OWNER.fullmatch(owner) for owner in owners):
+        raise NotAllowed()
+    return owners
+
+
+# Dagster accepts an asset owner only as an email address or a `team:name`.
+OWNERS: Kind[tuple[str, ...]] = Kind(
+    "owners", "comma-separated email addresses or team:name entries", _parse_owners, ",".join
+)
+
+
 def pattern(regex: str, allowed: str, name: str = "text") -> Kind[str]:
     compiled = re.compile(regex)
 

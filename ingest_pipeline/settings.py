@@ -25,12 +25,17 @@ from typing import Any, Generic, TypeVar
 from dotenv import dotenv_values
 from pydantic import Field
 
-from ingest_pipeline.setting_kinds import BOOLEAN, CRON, GLOBS, PATH, TEXT, Kind, NotAllowed, choice, integer, number, pattern
+from ingest_pipeline.setting_kinds import (
+    BOOLEAN, CRON, GLOBS, OWNERS, PATH, TEXT, Kind, NotAllowed, choice, integer, number, pattern,
+)
 
 T = TypeVar("T")
 
 DEFAULT, ENVIRONMENT, DOTENV = "default", "environment", ".env"
-GROUPS = ("source", "parsing", "sensor", "schedules", "state", "neo4j", "metrics", "openlineage", "bundled-neo4j", "dagster", "cluster")
+GROUPS = (
+    "source", "parsing", "sensor", "schedules", "state", "neo4j", "assets", "metrics", "openlineage", "bundled-neo4j", "dagster",
+    "cluster",
+)
 
 
 class SettingsError(ValueError):
@@ -61,10 +66,9 @@ class Setting(Generic[T]):
         return Field(default=self.default, description=f"{self.description} ({self.name})")
 
     def config_field(self, description: str | None = None) -> Any:
-        """A pydantic field whose default is read when the run config is built (IngestConfig)."""
-        return Field(
-            default_factory=lambda: _plain(self.current()), description=f"{description or self.description} ({self.name})"
-        )
+        """A run config field (IngestConfig) defaulting to the value when the definitions load: the
+        Launchpad shows it, and each run, whose worker loads the definitions afresh, gets the current one."""
+        return Field(default=_plain(self.current()), description=f"{description or self.description} ({self.name})")
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,8 @@ INGEST_CRITICAL_GLOBS = Setting(
     "INGEST_CRITICAL_GLOBS", GLOBS, (), "sensor", "Comma-separated path globs whose batches run at CRITICAL priority."
 )
 INGEST_INPROCESS_MAX_FILES = Setting(
-    "INGEST_INPROCESS_MAX_FILES", integer(0), 200, "sensor", "Batches smaller than this run in process (no step start-up)."
+    "INGEST_INPROCESS_MAX_FILES", integer(0), 200, "sensor",
+    "Runs that can touch fewer files than this run in process (no step start-up): sensor batches, and launches whose executor is auto.",
 )
 INGEST_MAX_QUEUED_RUNS = Setting(
     "INGEST_MAX_QUEUED_RUNS", integer(1), 10, "sensor", "The sensor skips while this many ingest runs wait in the queue."
@@ -242,7 +247,7 @@ INGEST_MIN_AVAILABLE_MEMORY_MB = Setting(
     "INGEST_MIN_AVAILABLE_MEMORY_MB", number(0), 256.0, "sensor", "The sensor skips while less memory than this is available."
 )
 
-# -- schedules (both ship stopped) ----------------------------------------------------------------
+# -- schedules (both ship running) ----------------------------------------------------------------
 INGEST_RECONCILE_CRON = Setting(
     "INGEST_RECONCILE_CRON", CRON, "0 2 * * *", "schedules", "When full_reconcile rescans the whole folder (repairs missed changes)."
 )
@@ -299,6 +304,28 @@ NEO4J_BACKOFF_SECONDS = Setting(
     "NEO4J_BACKOFF_SECONDS", number(0), 1.0, "neo4j", "First retry delay; doubles per retry (1, 2, 4, 8, 16 s)."
 )
 
+# -- assets ---------------------------------------------------------------------------------------
+INGEST_TABLE_ASSETS = Setting(
+    "INGEST_TABLE_ASSETS", BOOLEAN, True, "assets",
+    "Show the graph's tables as assets in Dagster's Lineage page (loaded from INGEST_TABLE_ASSETS_PATH when the definitions load).",
+)
+INGEST_TABLE_ASSETS_MAX = Setting(
+    "INGEST_TABLE_ASSETS_MAX", integer(0), 3000, "assets",
+    "Largest table count shown as assets; a larger graph shows none (and says so), to keep the UI and the code location load quick.",
+)
+INGEST_TABLE_ASSETS_PATH = Setting(
+    "INGEST_TABLE_ASSETS_PATH", PATH, "data/table_assets.json", "assets",
+    "Where each ingest run saves the tables, their dependencies, columns and writers for the table assets.",
+)
+INGEST_ASSET_OWNERS = Setting(
+    "INGEST_ASSET_OWNERS", OWNERS, ("team:data-engineering",), "assets",
+    "Owners of the sql_lineage_graph and parse_cache assets: email addresses or team:name entries.",
+)
+INGEST_PARSE_ERROR_RATE_MAX = Setting(
+    "INGEST_PARSE_ERROR_RATE_MAX", number(0, maximum=1), 0.05, "assets",
+    "The parse_error_rate check warns when more than this fraction of the graph's statements failed to parse.",
+)
+
 # -- metrics --------------------------------------------------------------------------------------
 PROMETHEUS_PUSHGATEWAY = Setting(
     "PROMETHEUS_PUSHGATEWAY", TEXT, "", "metrics", "Pushgateway URL (http://host:9091) for metrics; empty: not pushed."
@@ -348,11 +375,17 @@ JAVA = Setting("JAVA", TEXT, "java", "bundled-neo4j", "Java 17+ executable that 
 DAGSTER_HOME = Setting(
     "DAGSTER_HOME", PATH, "", "dagster", "Dagster instance folder (runs, sensor state); empty: shell commands use a temporary one."
 )
+DAGSTER_WEBSERVER_URL = Setting(
+    "DAGSTER_WEBSERVER_URL", TEXT, "", "dagster",
+    "The UI's address (http://127.0.0.1:3000); set: table_assets_refresh reloads the code location when the table assets changed.",
+)
 
 # -- cluster --------------------------------------------------------------------------------------
 INGEST_EXECUTOR = Setting(
-    "INGEST_EXECUTOR", choice(lambda: ["multiprocess", "in_process", "celery"], "multiprocess, in_process or celery"),
-    "multiprocess", "cluster", "How ingest runs execute their steps by default; celery: on Celery workers (docs/deployment.md).",
+    "INGEST_EXECUTOR", choice(lambda: ["auto", "multiprocess", "in_process", "celery"], "auto, multiprocess, in_process or celery"),
+    "auto", "cluster",
+    "How ingest runs execute their steps by default; auto: in process below INGEST_INPROCESS_MAX_FILES files, else "
+    "multiprocess; celery: on Celery workers (docs/deployment.md).",
 )
 CELERY_BROKER_URL = Setting(
     "CELERY_BROKER_URL", BROKER_URL, "redis://localhost:6379/0", "cluster", "Broker the Celery executor and workers share.",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +21,12 @@ from ingest_pipeline_tests import services
 from ingest_pipeline_tests.support import EXAMPLES, StateBackend, ingested, job_resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every ingest run saves the graph's tables (INGEST_TABLE_ASSETS_PATH): into a temporary folder
+    here, never into the working directory's data/ (tests that read them set their own path)."""
+    os.environ["INGEST_TABLE_ASSETS_PATH"] = str(Path(tempfile.mkdtemp(prefix="table-assets-")) / "table_assets.json")
 
 
 @pytest.fixture(scope="session")

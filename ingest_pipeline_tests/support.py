@@ -17,8 +17,8 @@ from typing import Any
 
 from dagster_prometheus import PrometheusResource
 
-from ingest_pipeline.jobs.ingest import ingest_sql_files
-from ingest_pipeline.local_run import graph_metadata  # noqa: F401 - re-exported for the tests
+from ingest_pipeline.jobs.assets import ingest_run_config
+from ingest_pipeline.local_run import asset_event_metadata, graph_metadata  # noqa: F401 - re-exported for the tests
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import Ledger
 from ingest_pipeline.state.parse_cache import ParseCache
@@ -126,11 +126,21 @@ def ingested(uri: str, source: Path, folder: Path) -> Iterator[Neo4jResource]:
         neo4j.close()
 
 
+def ingest_job(name: str = "ingest_sql_files"):
+    """An ingest job of the code location, resolved (resources given at execution override its own)."""
+    from ingest_pipeline.definitions import defs
+
+    return defs.resolve_job_def(name)
+
+
 def run_ingest(resources: dict[str, Any], source_dir: Path, instance=None, tags=None, **config: Any):
     """Run ingest_sql_files in process; returns the result (raise_on_error off so tests can inspect failures)."""
-    run_config = {"ops": {"plan_batch": {"config": {"source_dir": str(source_dir), **config}}}}
-    return ingest_sql_files.execute_in_process(
-        run_config=run_config, resources=resources, raise_on_error=False, instance=instance, tags=tags
+    return ingest_job().execute_in_process(
+        run_config=ingest_run_config(source_dir=str(source_dir), **config),
+        resources=resources,
+        raise_on_error=False,
+        instance=instance,
+        tags=tags,
     )
 
 

@@ -27,6 +27,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ingest_pipeline import workers
+from ingest_pipeline.jobs.assets import ingest_run_config
 from ingest_pipeline.jobs.cluster import DEFAULT_QUEUE, WRITER_QUEUE
 from ingest_pipeline.resources import LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import INGESTED, Ledger
@@ -67,7 +68,7 @@ class Cluster:
 
     def launch(self, tag: str, env: dict[str, str] | None = None, **config: Any) -> tuple[subprocess.CompletedProcess, float]:
         """`dagster job execute` of ingest_sql_files (the launcher); returns its outcome and wall seconds."""
-        run_config = {"ops": {"plan_batch": {"config": {"source_dir": str(EXAMPLES), **config}}}}
+        run_config = ingest_run_config(source_dir=str(EXAMPLES), **config)
         config_path = self.launcher_cwd / f"{tag}.json"
         config_path.write_text(json.dumps(run_config))
         started = time.perf_counter()
@@ -87,18 +88,26 @@ class Cluster:
 
 
 def _metadata(instance: DagsterInstance, run_id: str, asset: str) -> dict[str, Any]:
-    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
-        materialization = record.dagster_event.step_materialization_data.materialization
-        if materialization.asset_key == AssetKey(asset):
-            return {key: value.value for key, value in materialization.metadata.items()}
-    raise AssertionError(f"run {run_id} materialized no {asset}")
+    """The metadata of the run's materialization of `asset`, or of its observation (the parse cache is observed)."""
+    for kind in (DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION):
+        for record in instance.all_logs(run_id, of_type=kind):
+            event = record.dagster_event.event_specific_data
+            found = event.materialization if kind == DagsterEventType.ASSET_MATERIALIZATION else event.asset_observation
+            if found.asset_key == AssetKey(asset):
+                return {key: value.value for key, value in found.metadata.items()}
+    raise AssertionError(f"run {run_id} recorded nothing about {asset}")
+
+
+def _op_step(step_key: str) -> str:
+    """`parse_chunk[0]` of `sql_lineage_graph.parse_chunk[0]` (the ops live inside the graph-backed asset)."""
+    return step_key.rsplit(".", 1)[-1]
 
 
 def _step_pids(instance: DagsterInstance, run_id: str, prefix: str) -> set[int]:
     return {
         record.dagster_event.pid
         for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
-        if record.dagster_event.step_key.startswith(prefix)
+        if _op_step(record.dagster_event.step_key).startswith(prefix)
     }
 
 
@@ -224,7 +233,7 @@ def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(clust
     cluster.neo4j.query("MATCH (n) DETACH DELETE n")  # a new graph: every file is written again...
     ParseCache(Path("unused"), state_url=cluster.state_url).clear()  # ...and parsed again (a long enough step)
     config_path = cluster.launcher_cwd / "killed.json"
-    config_path.write_text(json.dumps({"ops": {"plan_batch": {"config": {"source_dir": str(EXAMPLES), "workers": 2}}}}))
+    config_path.write_text(json.dumps(ingest_run_config(source_dir=str(EXAMPLES), workers=2)))
     launcher = subprocess.Popen(
         [sys.executable, "-m", "dagster", "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files",
          "-c", str(config_path), "--tags", json.dumps({"test/run": "killed"})],
@@ -240,8 +249,8 @@ def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(clust
     instance = cluster.instance()
     run = instance.get_run_by_id(cluster.run_id(instance, "killed"))
     assert run.status == DagsterRunStatus.FAILURE, f"killing parse process {killed} did not fail the run"
-    succeeded = {r.dagster_event.step_key for r in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS)}
-    assert "write_graph" not in succeeded and not {"parse_chunk[0]", "parse_chunk[1]"} <= succeeded
+    succeeded = {_op_step(r.dagster_event.step_key) for r in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS)}
+    assert "report" not in succeeded and not {"parse_chunk[0]", "parse_chunk[1]"} <= succeeded
     ledger = Ledger(Path("unused"), state_url=cluster.state_url)
     in_graph = {r["path"] for r in cluster.neo4j.query("MATCH (f:SqlFile) RETURN f.path AS path")}
     assert {p for p, e in ledger.entries().items() if e.status == INGESTED} <= in_graph  # nothing marked that is not written

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest_pipeline import settings
 from ingest_pipeline.definitions import defs
 from ingest_pipeline_tests.support import JOB_EXECUTE, WAREHOUSE_EDGES, cli_env, graph_edges
 
@@ -15,7 +16,13 @@ BIN = Path(sys.executable).parent
 
 def test_definitions_load_with_the_documented_names():
     job = defs.resolve_job_def("ingest_sql_files")
-    assert {node.name for node in job.graph.nodes} == {"plan_batch", "parse_chunk", "write_graph", "report"}
+    assert {node.name for node in job.graph.nodes} == {"sql_lineage_graph", "sql_lineage_graph_checks"}
+    (asset,) = [a for a in defs.resolve_all_asset_specs() if a.key.to_user_string() == "sql_lineage_graph"]
+    assert asset.group_name == "sql_lineage" and set(asset.kinds) == {"neo4j", "sql"} and asset.owners and asset.description
+    assert {"plan_batch", "parse_chunk", "write_graph", "report"} <= {n.name for n in job.graph.node_named("sql_lineage_graph").definition.nodes}
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"ledger_matches_graph", "no_orphan_nodes", "no_failed_files", "parse_error_rate", "graph_contract_version"}
+    assert {job.name for job in defs.jobs} >= {"ingest_sql_files", "replay_failed", "cache_maintenance"}
     assert set(defs.resources) >= {"neo4j", "parse_cache", "ledger"}
 
 
@@ -57,3 +64,21 @@ def test_dagster_job_execute_cli(neo4j, warehouse, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "RUN_SUCCESS" in completed.stderr + completed.stdout
     assert graph_edges(neo4j) == WAREHOUSE_EDGES
+
+
+def _fields(config_type, *path: str):
+    for name in path:
+        config_type = config_type.fields[name].config_type
+    return config_type.fields
+
+
+def test_the_launchpad_shows_every_field_described_with_its_effective_default():
+    schema = defs.resolve_job_def("ingest_sql_files").run_config_schema.config_type
+    asset = _fields(schema, "ops", "sql_lineage_graph", "config")
+    assert asset["source_dir"].default_value == settings.INGEST_SOURCE_DIR.current()
+    assert asset["dialect"].default_value == settings.INGEST_DIALECT.current()
+    assert "'' = no batch" in asset["batch_id"].description
+    sections = [asset] + [_fields(schema, "resources", name, "config") for name in ("neo4j", "ledger", "parse_cache")]
+    sections.append(_fields(schema, "execution", "config", "auto"))
+    undescribed = [name for fields in sections for name, field in fields.items() if not field.description]
+    assert undescribed == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import execute_job, instance_for_test, reconstructable
 
+from ingest_pipeline.jobs.assets import files_in_reach, ingest_run_config
 from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
 from ingest_pipeline_tests.support import (
     JOB_EXECUTE,
@@ -44,7 +45,7 @@ def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, 
         config = resource_config(neo4j, tmp_path / "mp-state")
         config["parse_cache"]["config"].update(enabled=cache, spool_path=str(tmp_path / "mp-state" / "spool.db"))
         run_config = {
-            "ops": {"plan_batch": {"config": {"source_dir": str(corpus), "workers": 2, "chunk_max_files": 3}}},
+            **ingest_run_config(source_dir=str(corpus), workers=2, chunk_max_files=3),
             "resources": config,
             "execution": {"config": multiprocess_config(2)},
         }
@@ -62,13 +63,48 @@ def test_in_process_choice_by_run_config(neo4j, tmp_path):
     (tmp_path / "home").mkdir()
     with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         run_config = {
-            "ops": {"plan_batch": {"config": {"source_dir": str(corpus)}}},
+            **ingest_run_config(source_dir=str(corpus)),
             "resources": resource_config(neo4j, tmp_path / "state"),
             "execution": {"config": IN_PROCESS_CONFIG},
         }
         with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
             assert result.success
             assert graph_metadata(result)["executor"] == "in_process"
+
+
+def test_auto_runs_a_small_folder_in_process_without_being_told(neo4j, tmp_path):
+    corpus = write_chain_corpus(tmp_path / "corpus", 3)
+    (tmp_path / "home").mkdir()
+    with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        run_config = {**ingest_run_config(source_dir=str(corpus)), "resources": resource_config(neo4j, tmp_path / "state")}
+        with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
+            assert result.success
+            assert graph_metadata(result)["executor"] == "in_process"
+            said = [r.user_message for r in instance.all_logs(result.run_id) if r.user_message.startswith("executor:")]
+    assert said == [f"executor: in process — 3 files in {corpus} (fewer than in_process_max_files=200)"]
+
+
+@pytest.mark.parametrize(
+    ("job", "config", "expected"),
+    [
+        ("ingest_sql_files", {"paths": ["a.sql", "b.sql"]}, (2, "2 path(s) given")),
+        ("ingest_sql_files", {"batch_id": "b00000001-abc"}, (None, "sensor batch b00000001-abc")),
+        ("ingest_sql_files", {"paths": ["a.sql"], "full_scan": True}, (5, "5 files in {folder}")),
+        ("ingest_sql_files", {}, (5, "5 files in {folder}")),
+        ("replay_failed", {}, (1, "1 dead-lettered file(s) to replay")),
+    ],
+    ids=["paths", "sensor-batch", "full-scan-wins", "whole-folder", "replay-job"],
+)
+def test_auto_counts_the_files_a_run_can_touch(tmp_path, monkeypatch, job, config, expected):
+    folder = write_chain_corpus(tmp_path / "corpus", 5)
+    (folder / "notes.txt").write_text("not SQL")
+    dead = tmp_path / "dead.jsonl"
+    dead.write_text('{"file": "f0001.sql"}\n')
+    monkeypatch.setenv("INGEST_DEAD_LETTER_PATH", str(dead))
+
+    count, why = files_in_reach(job, ingest_run_config(source_dir=str(folder), **config))
+
+    assert (count, why) == (expected[0], expected[1].format(folder=folder))
 
 
 def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_path):

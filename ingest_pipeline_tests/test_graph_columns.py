@@ -108,3 +108,16 @@ def test_catalog_settles_unqualified_columns_and_marks_the_rest_ambiguous(resour
 
     region = {(r["source"], r["ambiguous"]) for r in neo4j.query(query) if r["target"] == "mart.report.region"}
     assert region == {("geo.regions.region", False)}
+
+
+def test_a_column_set_from_constants_only_gets_no_node():
+    """A Column node needs an edge (DERIVES_FROM or DEFINES): one set from a literal would be an orphan."""
+    query = extract_lineage(
+        "UPDATE marts.orders SET status = 'returned', total = o.amount FROM staging.orders AS o WHERE orders.id = o.id",
+        "postgres",
+    )
+
+    rows = column_rows("u.sql", query, {}, {})
+
+    assert {(d["target"], d["source"]) for d in rows.derives} == {("marts.orders.total", "staging.orders.amount")}
+    assert {c["fqn"] for c in rows.columns} == {"marts.orders.total", "staging.orders.amount"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from ingest_pipeline.definitions import defs
-from ingest_pipeline.jobs.maintenance import cache_maintenance
 from ingest_pipeline.lineage import extract_lineage
 from ingest_pipeline.resources import ParseCacheResource
 from ingest_pipeline.state.parse_cache import ParseCache
@@ -17,10 +16,11 @@ def test_cache_maintenance_expires_stale_entries(tmp_path):
     ParseCache(path, clock=lambda: time.time() - 40 * 86_400).put_many({"stale": lineage})
     ParseCache(path).put_many({"fresh": lineage})
 
-    result = cache_maintenance.execute_in_process(resources={"parse_cache": ParseCacheResource(path=str(path), ttl_days=30)})
+    job = defs.resolve_job_def("cache_maintenance")
+    result = job.execute_in_process(resources={"parse_cache": ParseCacheResource(path=str(path), ttl_days=30)})
 
     assert result.success
-    (materialization,) = result.asset_materializations_for_node("clean_parse_cache")
+    (materialization,) = result.asset_materializations_for_node("parse_cache")
     assert materialization.metadata["expired"].value == 1 and materialization.metadata["entries"].value == 1
     assert set(ParseCache(path).get_many(["stale", "fresh"])) == {"fresh"}
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from neo4j.exceptions import ServiceUnavailable
 
 from ingest_pipeline import neo4j_local
-from ingest_pipeline.jobs.ingest import replay_failed
+from ingest_pipeline.jobs.assets import ingest_run_config
 from ingest_pipeline.resources import LedgerResource, Neo4jResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
 from ingest_pipeline_tests.support import (
@@ -20,6 +22,7 @@ from ingest_pipeline_tests.support import (
     graph_edges,
     graph_metadata,
     graph_snapshot,
+    ingest_job,
     run_ingest,
     when_ledger_has_ingested,
     write_chain_corpus,
@@ -137,8 +140,8 @@ def test_rejected_file_is_split_out_dead_lettered_and_replayed(resources, wareho
     assert Ledger(Path(resources["ledger"].path)).get("huge.sql").status == FAILED
 
     (warehouse / "huge.sql").write_text("INSERT INTO marts.fixed SELECT * FROM raw.orders;")
-    replay = replay_failed.execute_in_process(
-        run_config={"ops": {"plan_batch": {"config": {"source_dir": str(warehouse), "replay_failed": True}}}},
+    replay = ingest_job("replay_failed").execute_in_process(
+        run_config=ingest_run_config(source_dir=str(warehouse), replay_failed=True),
         resources=resources,
     )
 
@@ -185,3 +188,23 @@ def test_files_above_the_row_limit_go_staged_and_give_the_same_graph(resources, 
 
     assert result.success and graph_metadata(result)["neo4j_transactions"] > 10
     assert graph_edges(resources["neo4j"]) == WAREHOUSE_EDGES
+
+
+def test_each_retry_of_a_transient_fault_is_one_log_line_with_attempt_backoff_and_cause(caplog):
+    resource = Neo4jResource(uri="bolt://127.0.0.1:1", max_retries=3, backoff_seconds=0.01, backoff_jitter=0.0)
+    faults = iter([ServiceUnavailable("Connection lost"), ServiceUnavailable("Connection lost")])
+
+    def work() -> str:
+        fault = next(faults, None)
+        if fault is not None:
+            raise fault
+        return "written"
+
+    with caplog.at_level(logging.WARNING):
+        assert resource._retrying(work) == "written"
+
+    lines = [r.getMessage() for r in caplog.records if "transient" in r.getMessage()]
+    assert lines == [
+        "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 1/3 after 0.0 s backoff",
+        "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 2/3 after 0.0 s backoff",
+    ]

@@ -4,6 +4,7 @@ password for NEO4J_LOCAL_AUTH=true, and one-line errors for credentials the serv
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from neo4j import GraphDatabase
@@ -40,9 +41,11 @@ def test_auth_on_takes_the_initial_password_once(auth_server):
     assert not connects(instance.uri, ("neo4j", "wrong-password"))
     assert not connects(instance.uri, None)
 
-    # A restart with another "initial" password leaves the account as it is.
+    # A restart with another "initial" password leaves the account as it is; with no port given, the
+    # directory serves on its previous one, so the URI clients hold stays right.
     neo4j_local.stop(data_dir)
-    again = neo4j_local.start(data_dir, bolt_port=instance.port, auth=True, initial_password="another-password")
+    again = neo4j_local.start(data_dir, auth=True, initial_password="another-password")
+    assert again.uri == instance.uri
     assert connects(again.uri, ("neo4j", PASSWORD))
     assert not connects(again.uri, ("neo4j", "another-password"))
 
@@ -101,3 +104,17 @@ def test_credential_problems_fail_the_run_with_one_line_naming_the_settings(auth
     assert says in description and f"NEO4J_URI={instance.uri}" in description
     assert "\n" not in description
     assert not password or password not in description  # the secret itself is never shown
+
+
+def test_start_refuses_when_the_previous_port_is_taken(tmp_path):
+    data_dir = tmp_path / "neo4j"
+    data_dir.mkdir()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        (data_dir / "neo4j-local.last-port").write_text(str(port))
+
+        with pytest.raises(neo4j_local.Neo4jLocalError, match=f"port {port}, where .* served last .* --bolt-port 0"):
+            neo4j_local.start(data_dir)
+    assert not (data_dir / "neo4j-local.pid").exists()  # refused before anything started

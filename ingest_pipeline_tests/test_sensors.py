@@ -13,8 +13,9 @@ from dagster_prometheus import PrometheusResource
 
 from ingest_pipeline.batching import BatchingPolicy
 from ingest_pipeline.definitions import defs
+from ingest_pipeline.jobs.assets import asset_config
 from ingest_pipeline.resources import LedgerResource
-from ingest_pipeline.sensors import BATCH_TAG, build_sql_files_sensor
+from ingest_pipeline.sensors import BATCH_TAG, RETRY_TAG, build_sql_files_sensor
 from ingest_pipeline.state.ledger import FAILED, IngestedFile, Ledger
 from ingest_pipeline.sources import sha256_of
 from ingest_pipeline_tests.support import graph_snapshot, run_ingest
@@ -75,10 +76,12 @@ def requested_paths(result, harness: Harness) -> list[list[str]]:
 
 def test_debounce_waits_for_a_quiet_folder_and_collapses_repeats(tmp_path, monkeypatch, instance):
     h = Harness(tmp_path, monkeypatch, instance, debounce_seconds=5)
+    assert h.tick().skip_reason.skip_message == "no changes"
     h.write("a.sql")
     h.write("b.sql")
     first = h.tick()
-    assert first.run_requests == [] and "quiet for 0.0s of 5.0s" in first.skip_reason.skip_message
+    assert first.run_requests == [] and first.skip_reason.skip_message.startswith("2 change(s) pending, flushing in 5 s")
+    assert "quiet for 0.0s of 5.0s" in first.skip_reason.skip_message
 
     h.write("a.sql", "SELECT 2 FROM changed_again")
     second = h.tick(advance=3)
@@ -89,7 +92,7 @@ def test_debounce_waits_for_a_quiet_folder_and_collapses_repeats(tmp_path, monke
     (request,) = third.run_requests
     assert requested_paths(third, h) == [["a.sql", "b.sql"]]
     assert request.run_key == request.tags[BATCH_TAG]
-    assert request.run_config["ops"]["plan_batch"]["config"]["batch_id"] == request.run_key
+    assert asset_config(request.run_config)["batch_id"] == request.run_key
     assert request.tags["ingest_pipeline/file_count"] == "2" and request.tags["dagster/priority"] == "0"
     assert "in_process" in request.run_config["execution"]["config"]
     assert h.ledger().pending_changes() == {}
@@ -163,11 +166,14 @@ def test_failed_run_is_requested_again_with_backoff_then_parked(tmp_path, monkey
 
     (second,) = h.tick(advance=2).run_requests
     assert second.run_key != first.run_key
+    assert second.tags[RETRY_TAG] == "attempt 2/2 after 100 s backoff: flaky.sql" and RETRY_TAG not in first.tags
     fail(second)
     parked = h.tick(advance=1)
     assert parked.run_requests == [] and h.ledger().get("flaky.sql").attempts == 2
+    assert parked.skip_reason.skip_message.startswith("no changes; 1 file(s) parked after INGEST_MAX_ATTEMPTS=2 failed runs")
+    assert parked.skip_reason.skip_message.endswith(": flaky.sql")
     (observation,) = parked.asset_events
-    assert observation.metadata["parked_files"].value == 1
+    assert observation.metadata["parked_files"].value == 1 and observation.metadata["parked_paths"].value == ["flaky.sql"]
     assert h.tick(advance=10_000).run_requests == []  # parked stays parked...
 
     h.write("flaky.sql", "SELECT 42")  # ...until its bytes change
@@ -182,7 +188,7 @@ def test_back_pressure_on_queue_and_memory(tmp_path, monkeypatch, instance):
         create_run_for_test(instance, job_name="ingest_sql_files", status=DagsterRunStatus.NOT_STARTED)
 
     skipped = h.tick()
-    assert isinstance(skipped, SkipReason) and "INGEST_MAX_QUEUED_RUNS=2" in skipped.skip_message
+    assert isinstance(skipped, SkipReason) and skipped.skip_message.startswith("back-pressure: 2 ingest runs queued (INGEST_MAX_QUEUED_RUNS=2)")
 
     monkeypatch.setenv("INGEST_MAX_QUEUED_RUNS", "50")
     monkeypatch.setenv("INGEST_MIN_AVAILABLE_MEMORY_MB", str(10**9))
@@ -216,8 +222,7 @@ def test_sensor_driven_runs_equal_one_full_ingest(tmp_path, monkeypatch, instanc
 
     def drain() -> None:
         for request in h.tick(advance=10).run_requests:
-            ops_config = request.run_config["ops"]
-            config = ops_config["plan_batch"]["config"]
+            config = asset_config(request.run_config)
             result = run_ingest(
                 resources, Path(config["source_dir"]), instance=instance, tags=request.tags, batch_id=config["batch_id"]
             )

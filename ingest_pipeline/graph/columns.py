@@ -68,6 +68,8 @@ def column_rows(path: str, lineage: FileLineage, catalog: Mapping[str, Sequence[
             continue
         rows.depends_on_definitions |= star_tables(statement, definitions)
         for edge in expand_stars(statement, catalog):
+            if not edge.sources:
+                continue  # set from constants only: no edge, so no Column node (it would be an orphan)
             target = column(edge.target)
             ambiguous = set(edge.ambiguous)
             for source in edge.sources:

@@ -1,27 +1,39 @@
-"""The ingest job's executor: Dagster's multi-or-in-process executor with defaults tuned for parsing.
+"""The ingest jobs' executor, built from Dagster's public `multi_or_in_process_executor`.
 
-Multiprocess by default, `max_concurrent` = INGEST_WORKERS (CPU count when unset), and the
-`forkserver` start method with the heavy libraries preloaded, so each parse step forks from a
-process that has already imported Dagster, sqlglot and the Neo4j driver instead of importing them
-again. Small batches choose `in_process` per run (the sensor does this below
-INGEST_INPROCESS_MAX_FILES), where step start-up would cost more than the parsing. INGEST_EXECUTOR
-picks the default; `celery` runs the steps on Celery workers (jobs/cluster.py).
+Run config `execution: config:` picks one of four modes (INGEST_EXECUTOR sets the default):
+
+- `auto` (the default): when the run starts, count the files it can touch; fewer than
+  INGEST_INPROCESS_MAX_FILES run in process (no step start-up, a few seconds for a small folder),
+  more fan out over processes. The run log says which was chosen and why.
+- `multiprocess`: every step in its own process, `max_concurrent` = INGEST_WORKERS (CPU count when
+  unset), started from a `forkserver` that has the heavy libraries preloaded, so each step forks
+  from a process that has already imported Dagster, sqlglot and the Neo4j driver.
+- `in_process`: every step in the run's own process.
+- `celery`: steps on Celery workers, parsing on any host, the writer on its own queue (jobs/cluster.py).
+
+Only public Dagster APIs are used (`multi_or_in_process_executor`, `Executor`,
+`InitExecutorContext`), so a Dagster patch upgrade changes nothing here.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from dagster import Field, Selector, executor
-from dagster._core.definitions.executor_definition import (  # the pinned Dagster's own building blocks
-    IN_PROC_CONFIG,
-    MULTI_PROC_CONFIG,
-    _core_in_process_executor_creation,
-    _core_multiprocess_executor_creation,
-    multiple_process_executor_requirements,
+from dagster import (
+    ExecutorDefinition,
+    Executor,
+    Field,
+    InitExecutorContext,
+    Int,
+    Selector,
+    executor,
+    multi_or_in_process_executor,
 )
 
 from ingest_pipeline.jobs import cluster
-from ingest_pipeline.settings import INGEST_EXECUTOR, INGEST_WORKERS
+from ingest_pipeline.settings import INGEST_EXECUTOR, INGEST_INPROCESS_MAX_FILES, INGEST_WORKERS
 
 # Libraries only: the definitions module reads the environment when imported, and a forkserver
 # outlives the run that started it (a later run in the same process would inherit stale settings).
@@ -33,6 +45,10 @@ PRELOAD_MODULES = [
     "ingest_pipeline.handoff",
     "dagster_prometheus",
 ]
+
+# How many files a run can touch, from its job name and run config, and in words ("24 files in
+# examples/sql"); None when it cannot be told cheaply before the run plans.
+FileEstimate = Callable[[str, Mapping[str, Any]], tuple["int | None", str]]
 
 
 def worker_count() -> int:
@@ -52,6 +68,7 @@ def multiprocess_config(workers: int | None = None) -> dict[str, Any]:
 
 
 IN_PROCESS_CONFIG: dict[str, Any] = {"in_process": {}}
+AUTO_CONFIG: dict[str, Any] = {"auto": {}}
 
 
 def default_config() -> dict[str, Any]:
@@ -59,26 +76,110 @@ def default_config() -> dict[str, Any]:
     choice = INGEST_EXECUTOR.current()
     if choice == "celery":
         return cluster.CELERY_DEFAULT
-    return IN_PROCESS_CONFIG if choice == "in_process" else multiprocess_config()
+    return {"auto": AUTO_CONFIG, "in_process": IN_PROCESS_CONFIG}.get(choice) or multiprocess_config()
 
 
-def _requirements(executor_config: dict[str, Any]):
-    return multiple_process_executor_requirements() if {"multiprocess", "celery"} & set(executor_config) else []
+def _base_field(mode: str) -> Field:
+    """The mode's own config field, as Dagster's multi_or_in_process_executor declares it."""
+    return multi_or_in_process_executor.config_schema.config_type.fields[mode]
 
 
-@executor(
-    name="ingest_executor",
-    config_schema=Field(
-        Selector({"multiprocess": MULTI_PROC_CONFIG, "in_process": IN_PROC_CONFIG, "celery": cluster.CELERY_CONFIG}),
+def _config_schema() -> Field:
+    multiprocess = multiprocess_config()["multiprocess"]
+    return Field(
+        Selector(
+            {
+                "auto": Field(
+                    {
+                        "in_process_max_files": Field(
+                            Int,
+                            default_value=INGEST_INPROCESS_MAX_FILES.current(),
+                            description="Runs that can touch fewer files than this run in process "
+                            "(INGEST_INPROCESS_MAX_FILES); larger ones use `multiprocess` below.",
+                        ),
+                        "multiprocess": Field(
+                            _base_field("multiprocess").config_type,
+                            default_value=multiprocess,
+                            description="How larger runs fan out (as `multiprocess` below).",
+                        ),
+                        "in_process": Field(
+                            _base_field("in_process").config_type,
+                            default_value={},
+                            description="How smaller runs execute (as `in_process` below).",
+                        ),
+                    },
+                    description="Choose in process or multiprocess when the run starts, by how many files it can touch.",
+                ),
+                "multiprocess": Field(
+                    _base_field("multiprocess").config_type,
+                    default_value=multiprocess,
+                    description="Each step in its own process (forkserver with the libraries preloaded; "
+                    "max_concurrent = INGEST_WORKERS, else the CPU count).",
+                ),
+                "in_process": _base_field("in_process"),
+                "celery": Field(cluster.CELERY_CONFIG, description="Steps on Celery workers (docs/deployment.md)."),
+            }
+        ),
         default_value=default_config(),
-    ),
-    requirements=_requirements,
-)
-def ingest_executor(init_context):
-    """Multiprocess (forkserver, INGEST_WORKERS) unless the run config or INGEST_EXECUTOR picks another."""
-    config = init_context.executor_config
-    if "celery" in config:
-        return cluster.celery_executor(init_context, config["celery"])
-    if "multiprocess" in config:
-        return _core_multiprocess_executor_creation(config["multiprocess"])
-    return _core_in_process_executor_creation(config["in_process"])
+        description="How the run's steps execute: auto (by batch size), multiprocess, in_process or celery (INGEST_EXECUTOR).",
+    )
+
+
+def _requirements(executor_config: Mapping[str, Any]) -> list:
+    # auto may choose multiprocess, which has the requirements of Dagster's own multiprocess mode.
+    return multi_or_in_process_executor.get_requirements(IN_PROCESS_CONFIG if "in_process" in executor_config else {"multiprocess": {}})
+
+
+class SizedExecutor(Executor):
+    """Runs the plan in process or over processes, chosen when the run starts by its size."""
+
+    def __init__(self, in_process: Executor, multiprocess: Executor, max_files: int, estimate: FileEstimate) -> None:
+        self._in_process, self._multiprocess = in_process, multiprocess
+        self._max_files, self._estimate = max_files, estimate
+
+    @property
+    def retries(self):
+        return self._multiprocess.retries
+
+    def execute(self, plan_context, execution_plan) -> Iterator:
+        run = plan_context.dagster_run
+        files, what = self._estimate(run.job_name, run.run_config)
+        small = files is not None and files < self._max_files
+        plan_context.log.info(
+            f"executor: {'in process' if small else 'multiprocess'} — {what} "
+            f"({'fewer than' if small else 'not fewer than'} in_process_max_files={self._max_files})"
+        )
+        yield from (self._in_process if small else self._multiprocess).execute(plan_context, execution_plan)
+
+
+def build_executor(estimate: FileEstimate, name: str = "ingest_executor") -> ExecutorDefinition:
+    """The executor definition; `estimate` tells how many files a run config can touch (for auto)."""
+
+    @executor(name=name, config_schema=_config_schema(), requirements=_requirements)
+    def ingest_executor(init_context: InitExecutorContext) -> Executor:
+        """auto (by batch size), multiprocess (forkserver, INGEST_WORKERS), in_process or celery."""
+        config = dict(init_context.executor_config)
+        if "celery" in config:
+            return cluster.celery_executor(init_context, config["celery"])
+
+        def create(mode_config: Mapping[str, Any]) -> Executor:
+            return multi_or_in_process_executor.executor_creation_fn(
+                InitExecutorContext(init_context.job, multi_or_in_process_executor, mode_config, init_context.instance)
+            )
+
+        if "auto" not in config:
+            return create(config)
+        auto = config["auto"]
+        return SizedExecutor(
+            create({"in_process": auto["in_process"]}),
+            create({"multiprocess": auto["multiprocess"]}),
+            auto["in_process_max_files"],
+            estimate,
+        )
+
+    return ingest_executor
+
+
+def job_executor(estimate: FileEstimate) -> ExecutorDefinition:
+    """The one place the ingest jobs' executor is chosen."""
+    return build_executor(estimate)

@@ -1,38 +1,40 @@
-"""The `ingest_sql_files` job: plan_batch -> parse_chunk -> write_graph (both per chunk) -> report.
+"""The ops of one ingest: plan_batch -> parse_chunk -> write_graph (both per chunk) -> report.
 
-No `from __future__ import annotations` here: Dagster reads the op signatures at import time.
+`ingest_steps` wires them; jobs/assets.py wraps that as the `sql_lineage_graph` asset, which the
+`ingest_sql_files` and `replay_failed` jobs materialize. No `from __future__ import annotations`
+here: Dagster reads the op signatures at import time.
 """
 
 
 import math
 import os
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from dagster import (
-    AssetMaterialization,
+    AssetObservation,
     Backoff,
     Config,
     DynamicOut,
     DynamicOutput,
     Failure,
-    MetadataValue,
+    Nothing,
     OpExecutionContext,
     Out,
     Output,
     RetryPolicy,
-    graph,
     op,
 )
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters, handoff, writer_slot
+from ingest_pipeline import dead_letters, handoff, table_assets, writer_slot
+from ingest_pipeline.jobs import summary as run_summary
 from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
-from ingest_pipeline.jobs.executor import default_config, ingest_executor, worker_count
+from ingest_pipeline.jobs.executor import default_config, worker_count
+from ingest_pipeline.graph import health, table_state
 from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.lineage import FileLineage
 from ingest_pipeline.derivation import DialectRules
@@ -56,6 +58,7 @@ from ingest_pipeline.writing import ChunkFile, WriteCounts, attach_column_rows, 
 
 GRAPH_ASSET = "sql_lineage_graph"
 CACHE_ASSET = "parse_cache"
+REPLAY_JOB = "replay_failed"  # its runs replay the dead-letter file, whatever replay_failed in the config says
 
 
 class IngestConfig(Config):
@@ -63,7 +66,9 @@ class IngestConfig(Config):
 
     source_dir: str = settings.INGEST_SOURCE_DIR.config_field()
     paths: list[str] = Field(default=[], description="Only these paths (relative to source_dir); [] = all.")
-    batch_id: str = Field(default="", description="A batch recorded by sql_files_sensor (its files live in the ledger).")
+    batch_id: str = Field(
+        default="", description="Set by sql_files_sensor: a batch whose file list is in the ledger. '' = no batch (a manual run)."
+    )
     full_scan: bool = Field(default=False, description="Scan the whole folder now, whatever batch_id or paths say.")
     replay_failed: bool = Field(default=False, description="Only the files in the dead-letter file (replay).")
     force: bool = Field(default=False, description="Re-ingest files even when the ledger says they are current.")
@@ -95,6 +100,8 @@ class ParseChunk:
     time_budget_seconds: float
     column_lineage: bool
     max_file_bytes: int
+    # The process that planned the run: a parse step in the same one runs in process.
+    planned_in: int = 0
 
 
 @dataclass
@@ -140,6 +147,7 @@ def plan_batch(
     neo4j: Neo4jResource,
     prometheus: PrometheusResource,
 ):
+    context.log.info(f"Neo4j for this run: NEO4J_URI={neo4j.uri}, database {neo4j.database!r}")
     source_dir = Path(config.source_dir)
     if not source_dir.is_dir():
         raise Failure(f"source directory {source_dir.resolve()} does not exist (INGEST_SOURCE_DIR or run config source_dir)")
@@ -148,6 +156,8 @@ def plan_batch(
     except ValueError as error:
         raise Failure(f"{error} (INGEST_SOURCE_NAME or run config source_name)") from None
     rules = DialectRules(config.dialect, tuple(config.dialect_globs.items()))
+    if context.job_name == REPLAY_JOB:
+        config = config.model_copy(update={"replay_failed": True})
     _guard_writer_slot(context)
     state = ledger.open()
     try:
@@ -157,7 +167,8 @@ def plan_batch(
                 context.log.warning("the graph is not the one the ledger was written for: re-ingesting every file")
             graph_files = neo4j.source_files(source)
         except GraphUnavailableError as error:
-            raise Failure(description=str(error), allow_retries=False) from None
+            headline = run_summary.unreachable_headline(neo4j.uri, error, "Nothing was planned or written.")
+            raise Failure(description=headline, metadata={"neo4j_error": str(error)}, allow_retries=False) from None
         plan = make_plan(
             source_dir,
             state.entries(),
@@ -187,7 +198,8 @@ def plan_batch(
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
             ParseChunk(
-                str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes
+                str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes,
+                planned_in=os.getpid(),
             ),
             mapping_key=str(index),
             output_name="chunks",
@@ -198,7 +210,7 @@ def _guard_writer_slot(context: OpExecutionContext) -> None:
     """Record where this run's worker lives, free the writer slot from runs that died holding it,
     and say up front when the writer will have to wait for another run."""
     execution = (context.run_config.get("execution") or {}).get("config") or default_config()
-    if {"in_process", "multiprocess"} & set(execution):
+    if {"auto", "in_process", "multiprocess"} & set(execution):
         # Orchestrated on this host: the run worker's pid can be checked here later.
         context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
     writer_slot.free_dead_holders(context.instance, context.log.warning)
@@ -243,7 +255,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     started = time.perf_counter()
     cache = parse_cache.open()
     # Without a cache, a writer in another process finds the models in the run's spool.
-    shared = _steps_share_process(context)
+    shared = _steps_share_process(context, chunk)
     spool = parse_cache.open_spool() if cache is None and not shared else None
     try:
         parsed = parse_files(
@@ -262,6 +274,15 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
             if store is not None:
                 store.close()
     fresh = [p for p in readable if not p.from_cache]
+    context.log.info(
+        run_summary.parse_line(
+            [t.key for t in chunk.tasks],
+            parsed=len(fresh),
+            from_cache=len(readable) - len(fresh),
+            errors=sum(p.lineage.error_count for p in readable),
+            elapsed=time.perf_counter() - started,
+        )
+    )
     return ParsedChunk(
         chunk=chunk,
         files=[ChunkFile(p.task, p.key, p.derivation) for p in readable],
@@ -278,10 +299,11 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     )
 
 
-def _steps_share_process(context: OpExecutionContext) -> bool:
-    """Whether this run executes every step in one process (execute_in_process, or `in_process` config)."""
+def _steps_share_process(context: OpExecutionContext, chunk: ParseChunk) -> bool:
+    """Whether the run's other steps execute in this process (in process, or `auto` choosing it):
+    never on Celery, whose long-lived worker processes serve many runs and steps."""
     execution = (context.run_config.get("execution") or {}).get("config") or default_config()
-    return "in_process" in execution or context.job_def.executor_def.name == "execute_in_process_executor"
+    return "celery" not in execution and chunk.planned_in == os.getpid()
 
 
 @op(
@@ -355,13 +377,16 @@ def _write(
         state.bind_graph(neo4j.graph_id())
         outcome = neo4j.write(rows, deleted, run_id=context.run_id, on_commit=record)
     except GraphUnavailableError as error:
-        raise Failure(description=str(error), allow_retries=True) from None
+        headline = run_summary.unreachable_headline(
+            neo4j.uri, error, "Files committed before stay ingested; the others stay pending for the next run."
+        )
+        raise Failure(description=headline, metadata={"neo4j_error": str(error)}, allow_retries=True) from None
     dead_letters.prune(Path(neo4j.dead_letter_path), outcome.written)
     if outcome.dead_lettered:
         state.mark_failed(outcome.dead_lettered, {p: by_path[p].file["sha256"] for p in outcome.dead_lettered})
     for path, reason in sorted(outcome.dead_lettered.items()):
         context.log.warning(f"file not ingested: {path}: {reason}")
-    context.log.info(f"graph write: {outcome.stats.as_metadata()}")
+    context.log.info(run_summary.write_line(outcome.stats.as_metadata(), outcome.written, outcome.deleted, outcome.dead_lettered))
     return outcome
 
 
@@ -369,8 +394,9 @@ def _write(
     pool="neo4j_writer",
     tags=WRITER_STEP_TAGS,
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
-    description="Finish the run: remove deleted files, rewrite this run's files whose columns a later "
-    "definition changed, and record what the run did as asset materializations.",
+    out=Out(Nothing, description="The graph in Neo4j itself: the asset's value lives there, not in Dagster's storage."),
+    description="Finish the run: remove deleted files, rewrite this run's files whose columns a later definition "
+    "changed, and record what it did: the sql_lineage_graph summary, a parse_cache observation, metrics, table assets.",
 )
 def report(
     context: OpExecutionContext,
@@ -380,15 +406,16 @@ def report(
     ledger: LedgerResource,
     prometheus: PrometheusResource,
     neo4j: Neo4jResource,
-) -> None:
+):
     finish = _finish_graph(context, plan, writes, neo4j, ledger, parse_cache)
     chunks = [w.parsed for w in writes]
     counts = WriteCounts()
     for w in [*writes, finish]:
         counts.merge(w.counts)
     written = sorted({p for w in writes for p in w.written})
+    unreadable = {**plan.unreadable, **{p: e for w in writes for p, e in w.parsed.unreadable.items()}}
     failed = {**plan.unreadable, **{p: e for w in writes for p, e in w.failed.items()}, **finish.failed}
-    for path, reason in sorted({**plan.unreadable, **{p: e for w in writes for p, e in w.parsed.unreadable.items()}}.items()):
+    for path, reason in sorted(unreadable.items()):
         context.log.warning(f"file not ingested: {path}: {reason}")
     if plan.unreadable:
         state = ledger.open()
@@ -396,64 +423,69 @@ def report(
             state.mark_failed(plan.unreadable)
         finally:
             state.close()
-    latencies = sorted(s for c in chunks for s in c.parse_seconds)
     run_stats = context.instance.get_run_stats(context.run_id)
     wall = max(time.time() - (run_stats.start_time or time.time()), 1e-9)
-    seen = plan.files_seen
     write = counts.neo4j
-    context.log_event(
-        AssetMaterialization(
-            asset_key=GRAPH_ASSET,
-            description="Lineage graph in Neo4j, updated from the SQL files of this run.",
-            metadata={
-                "files_seen": seen,
-                "files_ingested": len(written),
-                "files_unchanged": len(plan.unchanged),
-                "files_deleted": len(finish.deleted),
-                "files_failed": len(failed),
-                "files_parsed": sum(c.parsed for c in chunks),
-                "files_refreshed": len(finish.refreshed),
-                "statements": sum(c.statements for c in chunks),
-                "tables": len(counts.tables),
-                "columns": len(counts.columns),
-                "column_edges": counts.total("column_edges"),
-                "column_edges_ambiguous": counts.total("ambiguous_edges"),
-                "relationships_written": counts.total("relationships"),
-                "graph_rows_written": counts.rows,
-                "parse_errors": sum(c.parse_errors for c in chunks),
-                "wall_seconds": round(wall, 3),
-                "files_per_second": round(seen / wall, 2),
-                **_parallelism(context, chunks),
-                "parse_latency_p50_ms": round(_percentile(latencies, 50) * 1000, 3),
-                "parse_latency_p95_ms": round(_percentile(latencies, 95) * 1000, 3),
-                "failed_files": MetadataValue.json(failed),
-                **{f"neo4j_{k}": round(v, 4) if isinstance(v, float) else v for k, v in write.items()},
-            },
-        )
+    if written or finish.deleted:
+        neo4j.query(health.STAMP_CONTRACT, version=health.CONTRACT_VERSION)
+    dead_letter_path = Path(neo4j.dead_letter_path)
+    tables_saved, tables = _save_table_assets(neo4j, plan)
+    facts = run_summary.RunFacts(
+        source=plan.source,
+        source_dir=str(Path(plan.source_dir).resolve()),
+        files_seen=plan.files_seen,
+        ingested=written,
+        unchanged=len(plan.unchanged),
+        deleted=finish.deleted,
+        failed=failed,
+        dead_lettered=sorted(set(failed) - set(unreadable)),
+        parsed=sum(c.parsed for c in chunks),
+        from_cache=sum(c.from_cache for c in chunks),
+        statements=sum(c.statements for c in chunks),
+        parse_errors=sum(c.parse_errors for c in chunks),
+        tables=len(counts.tables),
+        columns=len(counts.columns),
+        column_edges=counts.total("column_edges"),
+        column_edges_ambiguous=counts.total("ambiguous_edges"),
+        graph_rows_written=counts.rows,
+        wall_seconds=wall,
+        write=write,
+        parallelism=_parallelism(context, chunks),
+        parse_seconds=[s for c in chunks for s in c.parse_seconds],
+        parse_error_list=health.parse_errors(neo4j.query(health.FILE_PARSE_ERRORS, paths=written, limit=run_summary.TABLE_ROWS)),
+        skipped=plan.skipped,
+        rejected=plan.rejected,
+        dead_letter_path=str(dead_letter_path.resolve()),
+        dead_letter_entries=len(dead_letters.read(dead_letter_path)),
+        table_assets=tables_saved,
+        refreshed=len(finish.refreshed),
     )
+    context.add_output_metadata(run_summary.graph_metadata(facts))
+    context.log.info(run_summary.run_line(facts))
+    for observation in table_assets.observations(tables, written, context.run_id):
+        context.log_event(observation)
+
     cache = parse_cache.open()
-    hits = sum(c.from_cache for c in chunks)
-    misses = sum(c.parsed for c in chunks)
-    cache_metadata: dict[str, float | int | bool] = {
-        "enabled": cache is not None,
-        "hits": hits,
-        "misses": misses,
-        "hit_rate": round(hits / (hits + misses), 4) if hits + misses else 0.0,
-    }
+    stats = None
     if cache is not None:
         stats = cache.stats()
         cache.close()
-        cache_metadata.update(entries=stats.entries, evictions=stats.evictions, size_bytes=stats.size_bytes)
-    context.log_event(AssetMaterialization(asset_key=CACHE_ASSET, metadata=cache_metadata))
+    context.log_event(
+        AssetObservation(
+            asset_key=CACHE_ASSET,
+            description="The parse cache as this ingest run used it.",
+            metadata=run_summary.cache_metadata(cache is not None, facts.from_cache, facts.parsed, stats.counts() if stats else None),
+        )
+    )
 
     run_counts = RunCounts(
-        cache_hits=hits,
-        cache_misses=misses,
+        cache_hits=facts.from_cache,
+        cache_misses=facts.parsed,
         files_processed=len(written),
         files_failed=len(failed),
         files_unchanged=len(plan.unchanged),
         files_deleted=len(finish.deleted),
-        parse_errors=sum(c.parse_errors for c in chunks),
+        parse_errors=facts.parse_errors,
         neo4j_batches=int(write.get("batches", 0)),
         neo4j_entities=int(write.get("entities", 0)),
         neo4j_relationships=int(write.get("relationships", 0)),
@@ -464,7 +496,7 @@ def report(
         run_seconds=wall,
         neo4j_batch_seconds=counts.batch_seconds,
     )
-    gauges = {"parse_cache_entries": float(cache_metadata["entries"])} if "entries" in cache_metadata else {}
+    gauges = {"parse_cache_entries": float(stats.entries)} if stats else {}
     state = ledger.open()
     try:
         push_metrics(prometheus, state, context.log, source="runs", names=RUN_METRICS, increments=run_increments(run_counts), gauges=gauges)
@@ -542,18 +574,32 @@ def _finish_graph(
     return finish
 
 
+def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> tuple[str, dict]:
+    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS): what was saved, in words, and the state."""
+    config = settings.load()
+    if not config[settings.INGEST_TABLE_ASSETS]:
+        return "", {}
+    limit = config[settings.INGEST_TABLE_ASSETS_MAX]
+    path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
+    if not (plan.tasks or plan.deleted) and path.exists():
+        return f"unchanged (nothing written), in `{path.resolve()}`", {}
+    state = table_state.snapshot(neo4j.query, limit)
+    table_assets.save(path, state, plan.source, plan.source_dir)
+    _, why = table_assets.shown_count(state, limit)
+    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload", state
+
+
 def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = (context.run_config.get("execution") or {}).get("config") or default_config()
-    mode = next(iter(execution))  # a Celery worker process may run report and the parse steps alike
-    if mode != "celery":
-        mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
-    if mode == "celery":
-        workers = len({c.pid for c in chunks})  # the worker processes that parsed
+    if "celery" in execution:
+        mode, workers = "celery", len({c.pid for c in chunks})  # the worker processes that parsed
     else:
-        workers = 1 if mode == "in_process" else (execution.get("multiprocess") or {}).get("max_concurrent") or worker_count()
+        multiprocess = execution.get("multiprocess") or (execution.get("auto") or {}).get("multiprocess") or {}
+        mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
+        workers = 1 if mode == "in_process" else multiprocess.get("max_concurrent") or worker_count()
     plan_end = next(
-        (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key == "plan_batch"), None
+        (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key.endswith("plan_batch")), None
     )
     startups = sorted(c.body_started_at - plan_end for c in chunks if plan_end is not None)
     busy = [c for c in chunks if c.files or c.unreadable]
@@ -562,38 +608,15 @@ def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict
         "workers": workers,
         "chunks": len(busy),
         "files_per_chunk": round(sum(len(c.files) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
-        "step_startup_seconds_p50": round(_percentile(startups, 50), 3),
-        "step_startup_seconds_max": round(startups[-1], 3) if startups else 0.0,
+        "step_startup_seconds_p50": run_summary.percentile(startups, 50),
+        "step_startup_seconds_max": startups[-1] if startups else 0.0,
     }
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
-
-
-@graph
-def ingest_graph() -> None:
-    # Each chunk is written as soon as it is parsed (one writer at a time: the neo4j_writer pool and
-    # the ledger's writer lock); report removes deleted files and settles the catalog last.
+def ingest_steps():
+    """The op wiring of one ingest, composed inside the sql_lineage_graph asset (jobs/assets.py):
+    plan, parse chunks fanned out, each chunk written as soon as it is parsed (one writer at a time:
+    the neo4j_writer pool and the ledger's writer lock), then report, which removes deleted files,
+    settles the catalog and carries the asset's metadata."""
     plan, chunks = plan_batch()
-    report(plan, chunks.map(parse_chunk).map(write_graph).collect())
-
-
-ingest_sql_files = ingest_graph.to_job(
-    name="ingest_sql_files",
-    executor_def=ingest_executor,
-    description="Ingest the SQL files of a folder into the Neo4j lineage graph.",
-    tags={"ingest_pipeline/kind": "ingest"},
-)
-
-replay_failed = ingest_graph.to_job(
-    name="replay_failed",
-    executor_def=ingest_executor,
-    config={"ops": {"plan_batch": {"config": {"replay_failed": True}}}},
-    description="Re-ingest the files in the dead-letter file; entries that now succeed are removed.",
-    tags={"ingest_pipeline/kind": "replay"},
-)
+    return report(plan, chunks.map(parse_chunk).map(write_graph).collect())

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import Field, PrivateAttr
@@ -157,6 +157,10 @@ class Neo4jResource(ConfigurableResource):
                 attempt += 1
                 if stats is not None:
                     stats.retries += 1
+                get_dagster_logger().warning(
+                    f"Neo4j at {self.uri}: transient {type(error).__name__} ({_cause(error)}); "
+                    f"retry attempt {attempt}/{self.max_retries} after {delay:.1f} s backoff"
+                )
                 time.sleep(delay)
 
     def _execute_write(self, unit: Callable[[ManagedTransaction], T]) -> T:
@@ -444,6 +448,12 @@ def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], s
     stats.batches += 1
     stats.entities += summary.counters.nodes_created
     stats.relationships += summary.counters.relationships_created
+
+
+def _cause(error: BaseException) -> str:
+    """The error's message on one line, short enough for a log line."""
+    text = " ".join((getattr(error, "message", None) or str(error) or "no message").split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _too_large(error: Neo4jError) -> bool:
