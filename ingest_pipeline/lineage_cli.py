@@ -180,6 +180,9 @@ QUESTIONS: dict[str, Callable[[Read, argparse.Namespace], Answer]] = {
 
 
 def answer_question(args: argparse.Namespace) -> int:
+    if args.dialect is None:
+        args.dialect = settings.INGEST_DIALECT.current()
+
     def work(read: Read) -> int:
         try:
             answer = QUESTIONS[args.question](read, args)
@@ -214,7 +217,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     common.add_argument("--format", choices=querying.FORMATS, default="table", help="output format (default: table)")
     common.add_argument(
         "--dialect",
-        default=settings.INGEST_DIALECT.current(),
+        default=None,  # INGEST_DIALECT, read when the question runs: a bad value must not break other commands
         help="how to read the names you type (default INGEST_DIALECT); the graph's own spelling always works",
     )
     depth = argparse.ArgumentParser(add_help=False)
