@@ -230,7 +230,7 @@ full_reconcile_schedule = ScheduleDefinition(
     name="full_reconcile",
     job=ingest_sql_files,
     cron_schedule=s.INGEST_RECONCILE_CRON.current(),
-    run_config={**ingest_run_config(full_scan=True), "execution": {"config": multiprocess_config()}},
+    run_config={**ingest_run_config(full_scan=True), "execution": {"config": _fan_out_config()}},
     tags={"dagster/priority": PRIORITY_TAG_VALUES[BATCH], PRIORITY_TAG: BATCH},
     default_status=DefaultScheduleStatus.RUNNING,
     description=(

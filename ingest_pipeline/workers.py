@@ -1,8 +1,8 @@
 """Start, stop and inspect this host's Celery workers: `ingest-pipeline workers start|stop|status`.
 
 Two workers serve the Celery executor (INGEST_EXECUTOR=celery): `parse` takes the default queue
-(plan, parse and report steps) with INGEST_WORKER_CONCURRENCY processes, and `writer` takes the
-`neo4j_writer` queue with exactly one process. Run the writer on one host only: it is the cluster's
+(plan and parse steps) with INGEST_WORKER_CONCURRENCY processes, and `writer` takes the
+`neo4j_writer` queue (write and report steps, which both write Neo4j) with exactly one process. Run the writer on one host only: it is the cluster's
 single Neo4j writer. Each worker gets the environment of the command (the project's `.env`
 included), keeps its pid and log in INGEST_WORKER_DIR, and is stopped by that pid: SIGTERM lets it
 finish the step it is running, SIGKILL follows only after the timeout.

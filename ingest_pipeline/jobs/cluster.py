@@ -19,7 +19,7 @@ from dagster import Field, InitExecutorContext, Permissive, Selector, StringSour
 from ingest_pipeline import settings
 from ingest_pipeline.state.store import masked
 
-DEFAULT_QUEUE = "dagster"  # dagster-celery's default queue: plan, parse and report steps
+DEFAULT_QUEUE = "dagster"  # dagster-celery's default queue: plan and parse steps
 WRITER_QUEUE = "neo4j_writer"
 QUEUE_TAG = "dagster-celery/queue"
 # Op tags of the step(s) that write Neo4j: routed to the single writer worker.
