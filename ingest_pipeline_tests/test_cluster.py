@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -68,7 +67,7 @@ class Cluster:
 
     def launch(self, tag: str, env: dict[str, str] | None = None, **config: Any) -> tuple[subprocess.CompletedProcess, float]:
         """`dagster job execute` of ingest_sql_files (the launcher); returns its outcome and wall seconds."""
-        run_config = ingest_run_config(source_dir=str(EXAMPLES), **config)
+        run_config = ingest_run_config(**{"source_dir": str(EXAMPLES), **config})
         config_path = self.launcher_cwd / f"{tag}.json"
         config_path.write_text(json.dumps(run_config))
         started = time.perf_counter()
@@ -206,34 +205,62 @@ def test_a_second_run_is_all_cache_hits_from_postgres(cluster, single_machine_gr
     assert _snapshot_with_nodes(cluster.neo4j) == single_machine_graph[0]
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def _kill_a_busy_parse_process(cluster: Cluster, deadline: float) -> int:
-    """SIGKILL a parse worker process while it runs a parse step (not plan_batch, on the same queue)."""
-    from celery import Celery
-
-    control = Celery(broker=cluster.broker_url)
-    destination = [f"parse@{socket.gethostname()}"]
-    try:
-        while time.monotonic() < deadline:
-            active = control.control.inspect(destination=destination, timeout=0.5).active() or {}
-            busy = [
-                task["worker_pid"]
-                for tasks in active.values()
-                for task in tasks
-                if task.get("worker_pid") and "parse_chunk" in json.dumps(task.get("kwargs"))  # the step it executes
-            ]
-            if busy:
-                os.kill(busy[0], signal.SIGKILL)
-                return busy[0]
-        raise AssertionError("no parse step started in time")
-    finally:
-        control.close()
+    """SIGKILL the parse worker's pool process that is busy parsing: the one whose CPU time grows by more
+    than 0.7 s (the slow file; a step's events reach Dagster only when its Celery task ends)."""
+    baseline: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        for child in _children(cluster.pids["parse"]):
+            try:
+                cpu = _cpu_seconds(child)
+            except OSError:
+                continue
+            if cpu - baseline.setdefault(child, cpu) > 0.7:
+                os.kill(child, signal.SIGKILL)
+                return child
+        time.sleep(0.05)
+    instance = cluster.instance()
+    runs = instance.get_runs(RunsFilter(tags={"test/run": "killed"}))
+    tail = [f"{r.step_key} {r.user_message[:200]}" for r in instance.all_logs(runs[0].run_id)][-15:] if runs else "no run"
+    raise AssertionError(f"no parse worker process got busy in time; children {_children(cluster.pids['parse'])}, {baseline}; {tail}")
 
 
-def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(cluster, single_machine_graph):
+def _slow_warehouse(folder: Path) -> Path:
+    """The example warehouse plus one file that takes seconds to parse: a parse step long enough to kill."""
+    shutil.copytree(EXAMPLES, folder)
+    slow = folder / "zz_slow" / "many_inserts.sql"
+    slow.parent.mkdir()
+    slow.write_text(
+        "".join(f"INSERT INTO slow.t{i % 40} SELECT a, b + {i} AS b FROM slow.src{i % 40} WHERE c > {i};\n" for i in range(6000))
+    )
+    return folder
+
+
+def test_a_parse_worker_killed_mid_run_ends_the_run_loses_nothing_and_a_rerun_completes(cluster, tmp_path):
+    folder = _slow_warehouse(tmp_path / "warehouse")
+    cluster.neo4j.query("MATCH (n) DETACH DELETE n")
+    assert run_ingest(job_resources(cluster.neo4j, tmp_path / "oracle-state"), folder).success
+    oracle = _snapshot_with_nodes(cluster.neo4j)
     cluster.neo4j.query("MATCH (n) DETACH DELETE n")  # a new graph: every file is written again...
-    ParseCache(Path("unused"), state_url=cluster.state_url).clear()  # ...and parsed again (a long enough step)
+    ParseCache(Path("unused"), state_url=cluster.state_url).clear()  # ...and parsed again
     config_path = cluster.launcher_cwd / "killed.json"
-    config_path.write_text(json.dumps(ingest_run_config(source_dir=str(EXAMPLES), workers=2)))
+    config_path.write_text(json.dumps(ingest_run_config(source_dir=str(folder), workers=2)))
     launcher = subprocess.Popen(
         [sys.executable, "-m", "dagster", "job", "execute", "-m", "ingest_pipeline.definitions", "-j", "ingest_sql_files",
          "-c", str(config_path), "--tags", json.dumps({"test/run": "killed"})],
@@ -241,7 +268,7 @@ def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(clust
     )
     try:
         killed = _kill_a_busy_parse_process(cluster, time.monotonic() + 120)
-        launcher.wait(timeout=RUN_TIMEOUT_SECONDS)
+        launcher.wait(timeout=RUN_TIMEOUT_SECONDS)  # dagster-celery alone would wait here forever (jobs/lost_workers.py)
     finally:
         if launcher.poll() is None:
             launcher.kill()
@@ -249,6 +276,8 @@ def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(clust
     instance = cluster.instance()
     run = instance.get_run_by_id(cluster.run_id(instance, "killed"))
     assert run.status == DagsterRunStatus.FAILURE, f"killing parse process {killed} did not fail the run"
+    said = [r.user_message for r in instance.all_logs(run.run_id) if "Celery worker lost while running" in r.user_message]
+    assert len(said) == 1 and "parse_chunk[" in said[0]
     succeeded = {_op_step(r.dagster_event.step_key) for r in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_SUCCESS)}
     assert "report" not in succeeded and not {"parse_chunk[0]", "parse_chunk[1]"} <= succeeded
     ledger = Ledger(Path("unused"), state_url=cluster.state_url)
@@ -256,10 +285,10 @@ def test_a_parse_worker_killed_mid_run_loses_nothing_and_a_rerun_completes(clust
     assert {p for p, e in ledger.entries().items() if e.status == INGESTED} <= in_graph  # nothing marked that is not written
     ledger.close()
 
-    outcome, _ = cluster.launch("rerun")
+    outcome, _ = cluster.launch("rerun", source_dir=str(folder))
 
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
-    assert _snapshot_with_nodes(cluster.neo4j) == single_machine_graph[0]
+    assert _snapshot_with_nodes(cluster.neo4j) == oracle
 
 
 def test_an_unreachable_broker_fails_the_run_at_once_naming_the_setting(cluster):

@@ -6,7 +6,7 @@ process for the whole cluster, and keeps its `neo4j_writer` pool slot, so there 
 writer at a time. The executor and the workers build the same Celery app from CELERY_BROKER_URL and
 CELERY_BACKEND_URL (see `app_args`); a broker or backend that cannot be reached fails the run at
 once, naming the setting. Dagster's own `celery_executor` does the work: nothing here schedules
-steps. dagster-celery is imported only when the Celery choice is made, so the package loads without
+steps (jobs/lost_workers.py only ends a run a dead worker would leave waiting). dagster-celery is imported only when the Celery choice is made, so the package loads without
 the `cluster` extra.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from dagster import Field, InitExecutorContext, Permissive, Selector, StringSource
 
 from ingest_pipeline import settings
+from ingest_pipeline.jobs.lost_workers import LostWorkerGuard
 from ingest_pipeline.state.store import masked
 
 DEFAULT_QUEUE = "dagster"  # dagster-celery's default queue: plan and parse steps
@@ -100,7 +101,7 @@ def celery_executor(init_context: InitExecutorContext, config: dict[str, Any]):
         executor_config=resolved,
         instance=init_context.instance,
     )
-    return dagster_celery_executor.executor_creation_fn(context)  # type: ignore[misc]
+    return LostWorkerGuard(dagster_celery_executor.executor_creation_fn(context))  # type: ignore[misc]
 
 
 def app_args() -> dict[str, Any]:
