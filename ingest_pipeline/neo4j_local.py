@@ -230,10 +230,17 @@ def start(
     raise Neo4jLocalError(f"Neo4j did not open Bolt within {timeout:.0f}s; see {log_path}")
 
 
+PORT_RELEASE_SECONDS = 15.0
+
+
 def _remembered_port(data_dir: Path) -> int:
+    """The port the directory served on last; a server just stopped may hold it a few seconds longer."""
     port = last_port(data_dir)
     if port is None:
         return DEFAULT_BOLT_PORT
+    deadline = time.monotonic() + PORT_RELEASE_SECONDS
+    while not _port_free(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
     if not _port_free(port):
         raise Neo4jLocalError(
             f"port {port}, where {data_dir} served last (its NEO4J_URI bolt://127.0.0.1:{port}), is taken by another "
