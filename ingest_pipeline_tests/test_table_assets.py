@@ -12,7 +12,7 @@ from dagster import build_sensor_context, instance_for_test
 
 from ingest_pipeline import table_assets
 from ingest_pipeline.sensors import build_table_assets_refresh, reload_location
-from ingest_pipeline_tests.support import EXAMPLES, job_resources, run_ingest
+from ingest_pipeline_tests.support import EXAMPLES, graph_metadata, job_resources, run_ingest
 
 # What the code location holds after examples/sql is ingested: each table's key and its deps.
 LOAD_SCRIPT = """
@@ -112,3 +112,42 @@ def test_refresh_sensor_says_when_the_saved_tables_changed(tmp_path, monkeypatch
     # The reload itself is Dagster's GraphQL client against the UI (the browser test sees it work).
     answer = reload_location("http://127.0.0.1:9", "ingest_pipeline")  # nothing listens on port 9
     assert answer.startswith("the UI at DAGSTER_WEBSERVER_URL=http://127.0.0.1:9 did not answer")
+
+
+def _tables(state: Path) -> dict[str, dict]:
+    return {t["fqn"]: t for t in json.loads(state.read_text())["tables"]}
+
+
+def test_tables_are_read_again_only_when_a_file_says_something_new_about_them(neo4j, tmp_path, monkeypatch):
+    state = tmp_path / "table_assets.json"
+    monkeypatch.setenv("INGEST_TABLE_ASSETS_PATH", str(state))
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "a.sql").write_text("INSERT INTO mart.a SELECT id FROM raw.src;\n")
+    (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id FROM mart.a;\n")
+    resources = job_resources(neo4j, tmp_path)
+    neo4j.query("MATCH (n) DETACH DELETE n")
+    assert run_ingest(resources, folder).success
+    first = state.read_bytes()
+
+    (folder / "a.sql").write_text("-- reformatted, same lineage\nINSERT INTO mart.a SELECT id FROM raw.src;\n")
+    same = run_ingest(resources, folder)  # the writing line moved: the state must follow
+
+    assert same.success and state.read_bytes() != first
+    assert _tables(state)["mart.a"]["writers"][0]["line"] == 2
+
+    kept = state.read_bytes()
+    (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id FROM mart.a;\n-- a comment at the end\n")
+    unchanged = run_ingest(resources, folder)  # same tables, lines, columns and lineage: nothing to read again
+
+    assert unchanged.success and state.read_bytes() == kept
+    assert "Table assets**: unchanged" in str(graph_metadata(unchanged)["summary"])
+
+    (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id, name FROM mart.a JOIN raw.names USING (id);\n")
+    changed = run_ingest(resources, folder)
+
+    assert changed.success
+    assert _tables(state)["mart.b"]["deps"] == ["mart.a", "raw.names"]
+    (folder / "a.sql").unlink()
+    assert run_ingest(resources, folder, allow_mass_delete=True).success  # a deletion always reads again
+    assert "mart.a" in _tables(state) and _tables(state)["mart.a"]["writers"] == []

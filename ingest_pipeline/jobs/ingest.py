@@ -429,7 +429,8 @@ def report(
     if written or finish.deleted:
         neo4j.query(health.STAMP_CONTRACT, version=health.CONTRACT_VERSION)
     dead_letter_path = Path(neo4j.dead_letter_path)
-    tables_saved, tables = _save_table_assets(neo4j, plan)
+    digests = {p: f.facts_digest for p, f in counts.files.items()}
+    tables_saved, tables = _save_table_assets(neo4j, plan, digests, finish.deleted)
     facts = run_summary.RunFacts(
         source=plan.source,
         source_dir=str(Path(plan.source_dir).resolve()),
@@ -574,16 +575,22 @@ def _finish_graph(
     return finish
 
 
-def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan) -> tuple[str, dict]:
-    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS): what was saved, in words, and the state."""
+def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan, digests: dict[str, str], deleted: list[str]) -> tuple[str, dict]:
+    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS): what was saved, in words,
+    and the state. Reading every table back costs seconds on a large graph, so a run whose files
+    say the same at table level as when the state was saved (`digests`, per file) keeps it."""
     config = settings.load()
     if not config[settings.INGEST_TABLE_ASSETS]:
         return "", {}
     limit = config[settings.INGEST_TABLE_ASSETS_MAX]
     path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
-    if not (plan.tasks or plan.deleted) and path.exists():
-        return f"unchanged (nothing written), in `{path.resolve()}`", {}
+    saved, graph = table_assets.load(path), neo4j.graph_id()
+    known = saved.get("file_digests") or {} if saved.get("graph_id") == graph else {}
+    if "tables" in saved and known and not deleted and all(known.get(p) == d for p, d in digests.items()):
+        return f"unchanged (the files written say the same about tables), in `{path.resolve()}`", saved
     state = table_state.snapshot(neo4j.query, limit)
+    state["graph_id"] = graph
+    state["file_digests"] = {**{p: d for p, d in known.items() if p not in set(deleted)}, **digests}
     table_assets.save(path, state, plan.source, plan.source_dir)
     _, why = table_assets.shown_count(state, limit)
     return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload", state
