@@ -1,4 +1,4 @@
-"""Whether a local process still runs: for pid files (bundled Neo4j) and run workers (writer slot)."""
+"""Local processes: whether one still runs (pid files, run workers), and how many cores this one may use."""
 
 from __future__ import annotations
 
@@ -19,3 +19,8 @@ def process_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state != "Z"
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (its affinity where the OS tells, else the CPU count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

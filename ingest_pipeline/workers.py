@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_pipeline.jobs.cluster import DEFAULT_QUEUE, WRITER_QUEUE
-from ingest_pipeline.processes import process_alive
+from ingest_pipeline.processes import process_alive, usable_cpus
 
 APP = "ingest_pipeline.jobs.celery_worker"
 READY_MARK = " ready."
@@ -40,7 +40,7 @@ class WorkerSpec:
 
 def default_specs(parse_concurrency: int) -> list[WorkerSpec]:
     """The parse worker (0 processes = the CPU count) and the single writer."""
-    processes = parse_concurrency or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    processes = parse_concurrency or usable_cpus()
     return [WorkerSpec("parse", DEFAULT_QUEUE, processes), WorkerSpec("writer", WRITER_QUEUE, 1)]
 
 

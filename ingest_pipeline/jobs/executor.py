@@ -17,7 +17,6 @@ Only public Dagster APIs are used (`multi_or_in_process_executor`, `Executor`,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ from dagster import (
 )
 
 from ingest_pipeline.jobs import cluster
+from ingest_pipeline.processes import usable_cpus
 from ingest_pipeline.settings import INGEST_EXECUTOR, INGEST_INPROCESS_MAX_FILES, INGEST_WORKERS
 
 # Libraries only: the definitions module reads the environment when imported, and a forkserver
@@ -55,7 +55,7 @@ def worker_count() -> int:
     configured = INGEST_WORKERS.current()
     if configured > 0:
         return configured
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cpus()
 
 
 def multiprocess_config(workers: int | None = None) -> dict[str, Any]:
