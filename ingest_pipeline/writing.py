@@ -65,14 +65,13 @@ def column_digest(rows: FileRows) -> str:
     return hashlib.sha256(repr((rows.columns, rows.defines, rows.derives)).encode()).hexdigest()
 
 
-def table_facts_digest(rows: FileRows) -> str:
+def table_facts_digest(rows: FileRows, columns: str) -> str:
     """A digest of what a file says at table level (the tables it touches, which statement line
-    writes what, dependencies, columns and column lineage): a file rewritten with the same digest
-    leaves the table assets of Dagster's Lineage page as they were."""
+    writes what, dependencies, and `columns`, its column_digest): a file rewritten with the same
+    digest leaves the table assets of Dagster's Lineage page as they were."""
     lines = {s["id"]: (s["line"], s["kind"]) for s in rows.statements}
     writes = sorted((w["fqn"], *lines.get(w["statement"], (None, None))) for w in rows.writes)
-    facts = (rows.tables, writes, rows.depends_on, rows.columns, rows.defines, rows.derives)
-    return hashlib.sha256(repr(facts).encode()).hexdigest()
+    return hashlib.sha256(repr((rows.tables, writes, rows.depends_on, columns)).encode()).hexdigest()
 
 
 def ingested(rows: Sequence[FileRows], mtimes: Mapping[str, int]) -> list[IngestedFile]:
@@ -110,14 +109,15 @@ class WriteCounts:
         for r in rows:
             if r.path not in written:
                 continue
+            columns = column_digest(r)
             self.files[r.path] = FileFigures(
                 tuple(t["fqn"] for t in r.tables),
                 tuple(c["fqn"] for c in r.columns),
                 len(r.derives),
                 sum(1 for d in r.derives if d["ambiguous"]),
                 r.relationship_count,
-                column_digest(r),
-                table_facts_digest(r),
+                columns,
+                table_facts_digest(r, columns),
             )
             self.rows += r.row_count
         self.merge(WriteCounts(neo4j=dict(neo4j), batch_seconds=list(batch_seconds)))
