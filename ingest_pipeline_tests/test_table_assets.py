@@ -151,3 +151,21 @@ def test_tables_are_read_again_only_when_a_file_says_something_new_about_them(ne
     (folder / "a.sql").unlink()
     assert run_ingest(resources, folder, allow_mass_delete=True).success  # a deletion always reads again
     assert "mart.a" in _tables(state) and _tables(state)["mart.a"]["writers"] == []
+
+
+def test_a_saved_state_of_another_graph_is_read_again(neo4j, tmp_path, monkeypatch):
+    state = tmp_path / "table_assets.json"
+    monkeypatch.setenv("INGEST_TABLE_ASSETS_PATH", str(state))
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "a.sql").write_text("INSERT INTO mart.a SELECT id FROM raw.src;\n")
+    (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id FROM mart.a;\n")
+    neo4j.query("MATCH (n) DETACH DELETE n")
+    assert run_ingest(job_resources(neo4j, tmp_path / "first"), folder).success
+    assert "mart.b" in _tables(state)
+
+    neo4j.query("MATCH (n) DETACH DELETE n")  # another graph, which will hold a.sql alone
+    (folder / "b.sql").unlink()
+    assert run_ingest(job_resources(neo4j, tmp_path / "second"), folder).success
+
+    assert "mart.b" not in _tables(state)  # a.sql's digest matches, but the saved state spoke for the old graph

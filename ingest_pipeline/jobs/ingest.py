@@ -585,12 +585,13 @@ def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan, digests: dict[str,
     limit = config[settings.INGEST_TABLE_ASSETS_MAX]
     path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
     saved, graph = table_assets.load(path), neo4j.graph_id()
-    known = saved.get("file_digests") or {} if saved.get("graph_id") == graph else {}
+    known = (saved.get("file_digests") or {}) if saved.get("graph_id") == graph else {}
     if "tables" in saved and known and not deleted and all(known.get(p) == d for p, d in digests.items()):
         return f"unchanged (the files written say the same about tables), in `{path.resolve()}`", saved
     state = table_state.snapshot(neo4j.query, limit)
     state["graph_id"] = graph
-    state["file_digests"] = {**{p: d for p, d in known.items() if p not in set(deleted)}, **digests}
+    gone = set(deleted)
+    state["file_digests"] = {**{p: d for p, d in known.items() if p not in gone}, **digests}
     table_assets.save(path, state, plan.source, plan.source_dir)
     _, why = table_assets.shown_count(state, limit)
     return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload", state
