@@ -72,14 +72,17 @@ class LostWorkerGuard(Executor):
     @staticmethod
     def _watch(plan_context: Any, done: threading.Event) -> None:
         instance, run_id = plan_context.instance, plan_context.run_id
+        seen: list[tuple[str | None, DagsterEventType | None, str]] = []
+        cursor = None
         while not done.wait(POLL_SECONDS):
-            records = instance.all_logs(run_id)
-            lost = stuck_on_lost_steps(
-                [
-                    (r.step_key, r.dagster_event.event_type if r.dagster_event else None, r.user_message or "")
-                    for r in records
-                ]
-            )
+            # Only the records since the last poll: a long run's log is not read again every 2 s.
+            page = instance.get_records_for_run(run_id, cursor=cursor)
+            cursor = page.cursor
+            for record in page.records:
+                entry = record.event_log_entry
+                event = entry.dagster_event
+                seen.append((entry.step_key, event.event_type if event else None, entry.user_message or ""))
+            lost = stuck_on_lost_steps(seen)
             if lost:
                 plan_context.log.error(
                     f"Celery worker lost while running {', '.join(lost)} (killed or out of memory): ending the run, "
