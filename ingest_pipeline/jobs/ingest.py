@@ -206,10 +206,15 @@ def plan_batch(
         )
 
 
+def _execution(context: OpExecutionContext) -> dict:
+    """The run's executor config: what its run config says, else INGEST_EXECUTOR's default."""
+    return (context.run_config.get("execution") or {}).get("config") or default_config()
+
+
 def _guard_writer_slot(context: OpExecutionContext) -> None:
     """Record where this run's worker lives, free the writer slot from runs that died holding it,
     and say up front when the writer will have to wait for another run."""
-    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    execution = _execution(context)
     if {"auto", "in_process", "multiprocess"} & set(execution):
         # Orchestrated on this host: the run worker's pid can be checked here later.
         context.instance.add_run_tags(context.run_id, {writer_slot.HOST_TAG: writer_slot.host_identity()})
@@ -302,7 +307,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
 def _steps_share_process(context: OpExecutionContext, chunk: ParseChunk) -> bool:
     """Whether the run's other steps execute in this process (in process, or `auto` choosing it):
     never on Celery, whose long-lived worker processes serve many runs and steps."""
-    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    execution = _execution(context)
     return "celery" not in execution and chunk.planned_in == os.getpid()
 
 
@@ -599,7 +604,7 @@ def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan, digests: dict[str,
 
 def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
-    execution = (context.run_config.get("execution") or {}).get("config") or default_config()
+    execution = _execution(context)
     if "celery" in execution:
         mode, workers = "celery", len({c.pid for c in chunks})  # the worker processes that parsed
     else:
