@@ -22,14 +22,16 @@ TABLES = (
     "coalesce(t.temporary, false) AS temporary"
 )
 TABLE_DEPENDENCIES = "MATCH (a:Table)-[:DEPENDS_ON]->(b:Table) RETURN DISTINCT a.fqn AS target, b.fqn AS source"
+# One record per table (not per column or per edge): the driver's per-record cost dominated reading
+# 35k column rows and 23k lineage rows of a 1,000-file graph (1.9 s against 0.3 s for this one query).
+# A column's lineage is listed under the table it was created with (`c.table`), which is its own table
+# unless another table named the same key.
 TABLE_COLUMNS = (
     "MATCH (t:Table)-[:HAS_COLUMN]->(c:Column) "
-    "OPTIONAL MATCH (c)-[d:DERIVES_FROM]->() "
-    "RETURN t.fqn AS fqn, c.name AS name, min(d.position) AS position"
-)
-COLUMN_LINEAGE = (
-    "MATCH (t:Column)-[:DERIVES_FROM]->(s:Column) "
-    "RETURN DISTINCT t.table AS fqn, t.name AS name, s.table AS source_table, s.name AS source_column"
+    "OPTIONAL MATCH (c)-[d:DERIVES_FROM]->(s:Column) "
+    "WITH t, c, min(d.position) AS position, "
+    "collect(DISTINCT CASE WHEN s IS NOT NULL AND c.table = t.fqn THEN [s.table, s.name] END) AS sources "
+    "RETURN t.fqn AS fqn, collect([c.name, position, sources]) AS columns"
 )
 TABLE_WRITERS = (
     "MATCH (f:SqlFile)-[:HAS_STATEMENT]->(s:Statement)-[:WRITES]->(t:Table) "
@@ -49,12 +51,13 @@ def snapshot(read: Read, limit: int) -> dict[str, Any]:
     sources = defaultdict(set)
     for row in read(TABLE_DEPENDENCIES):
         sources[row["target"]].add(row["source"])
-    columns = defaultdict(list)
-    for row in read(TABLE_COLUMNS):
-        columns[row["fqn"]].append(row)
+    columns: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     lineage: dict[str, dict[str, set[tuple[str, str]]]] = defaultdict(lambda: defaultdict(set))
-    for row in read(COLUMN_LINEAGE):
-        lineage[row["fqn"]][row["name"]].add((row["source_table"], row["source_column"]))
+    for row in read(TABLE_COLUMNS):
+        for name, position, derived_from in row["columns"]:
+            columns[row["fqn"]].append((name, position))
+            if derived_from:
+                lineage[row["fqn"]][name].update((table, column) for table, column in derived_from)
     writers = defaultdict(list)
     for row in read(TABLE_WRITERS):
         writers[row["fqn"]].append({"file": row["file"], "source": row["source"] or "default", "line": row["line"], "kinds": sorted(row["kinds"])})
@@ -71,7 +74,7 @@ def snapshot(read: Read, limit: int) -> dict[str, Any]:
                 "catalog": tables[fqn]["catalog"],
                 "kind": tables[fqn]["kind"] or "table",
                 "deps": sorted(_through_temporary(fqn, sources, temporary)),
-                "columns": [c["name"] for c in sorted(columns[fqn], key=_column_order)],
+                "columns": [name for name, _ in sorted(columns[fqn], key=_column_order)],
                 "lineage": {
                     column: sorted(
                         [source, name] for source, name in pairs if source not in temporary
@@ -100,7 +103,7 @@ def _through_temporary(fqn: str, sources: dict[str, set[str]], temporary: set[st
     return found
 
 
-def _column_order(column: dict[str, Any]) -> tuple[int, str]:
+def _column_order(column: tuple[str, int | None]) -> tuple[int, str]:
     """Output position where a statement gives one, then by name."""
-    position = column["position"]
-    return (position if position is not None else 1 << 30, column["name"])
+    name, position = column
+    return (position if position is not None else 1 << 30, name)
