@@ -272,24 +272,31 @@ def build_table_assets_refresh(loaded: tuple[int, int] | None, shown: str) -> Se
             "Keeps the warehouse tables in the Lineage page current: when an ingest run saved other table assets "
             "(INGEST_TABLE_ASSETS_PATH) than the definitions show, it reloads this code location through the UI's "
             "GraphQL API at DAGSTER_WEBSERVER_URL (`make dev` sets it). Without that URL it says so, and "
-            "*Reload definitions* (Deployment) does the same by hand. Ships running; touches nothing else."
+            "*Reload definitions* (Deployment) does the same by hand. It also reports one observation per table "
+            "the last ingest run wrote (when its lineage was read, by which run). Ships running; touches nothing else."
         ),
     )
-    def table_assets_refresh(context: SensorEvaluationContext) -> SkipReason:
+    def table_assets_refresh(context: SensorEvaluationContext) -> SensorResult | SkipReason:
         config = s.load()
         if not config[s.INGEST_TABLE_ASSETS]:
             return SkipReason("table assets are off (INGEST_TABLE_ASSETS=false)")
-        if table_assets.signature(Path(config[s.INGEST_TABLE_ASSETS_PATH])) == loaded:
-            return SkipReason(f"table assets up to date: {shown}")
-        url = config[s.DAGSTER_WEBSERVER_URL]
-        location = context.code_location_origin.location_name if context.code_location_origin else None
-        if not url or location is None:
-            return SkipReason(
+        path = Path(config[s.INGEST_TABLE_ASSETS_PATH])
+        current = table_assets.signature(path)
+        marker = f"{current[0]}:{current[1]}" if current else context.cursor
+        observed = table_assets.observations(table_assets.load(path)) if marker != context.cursor else []
+        said = f"; observed {len(observed)} table(s) the last ingest run wrote" if observed else ""
+        if current == loaded:
+            reason = f"table assets up to date: {shown}{said}"
+        elif not (url := config[s.DAGSTER_WEBSERVER_URL]) or context.code_location_origin is None:
+            reason = (
                 "an ingest run saved new table assets: reload the definitions (Deployment → Reload) to see them, "
-                "or set DAGSTER_WEBSERVER_URL so this sensor reloads them"
+                f"or set DAGSTER_WEBSERVER_URL so this sensor reloads them{said}"
             )
-        answer = reload_location(url, location)
-        return SkipReason(f"table assets changed since the definitions loaded: reloading code location {location!r}: {answer}")
+        else:
+            location = context.code_location_origin.location_name
+            answer = reload_location(url, location)
+            reason = f"table assets changed since the definitions loaded: reloading code location {location!r}: {answer}{said}"
+        return SensorResult(skip_reason=reason, asset_events=observed, cursor=marker)
 
     return table_assets_refresh
 

@@ -44,9 +44,23 @@ def test_after_ingesting_the_examples_the_code_location_holds_their_tables(neo4j
     finally:
         os.environ["INGEST_TABLE_ASSETS_PATH"] = saved
     assert result.success
-    # Each table a file of the run writes is observed: the Lineage page says when its lineage was read.
-    observed = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"}
-    assert len({key for key in observed if key.startswith("warehouse/")}) == 29
+    # Each table a file of the run writes is observed, by the refresh sensor, once per saved state: the
+    # Lineage page says when its lineage was read and by which run. The run itself spends nothing on it.
+    assert not [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION" and e.asset_key.path[0] == "warehouse"]
+    sensor = build_table_assets_refresh(table_assets.signature(state), "29 tables shown")
+    with instance_for_test(overrides={}) as instance:
+        os.environ["INGEST_TABLE_ASSETS_PATH"] = str(state)
+        try:
+            first = sensor(build_sensor_context(instance=instance))
+            again = sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+        finally:
+            os.environ["INGEST_TABLE_ASSETS_PATH"] = saved
+    observed = {e.asset_key.to_user_string(): e for e in first.asset_events}
+    assert len(observed) == 29 and all(key.startswith("warehouse/") for key in observed)
+    revenue = observed["warehouse/marts/daily_revenue"]
+    assert revenue.description == f"Lineage read from marts/daily_revenue.sql by run {result.run_id}."
+    assert first.skip_reason.skip_message == "table assets up to date: 29 tables shown; observed 29 table(s) the last ingest run wrote"
+    assert again.asset_events == [] and again.skip_reason.skip_message == "table assets up to date: 29 tables shown"
 
     loaded = subprocess.run(
         [sys.executable, "-c", LOAD_SCRIPT],
@@ -106,8 +120,8 @@ def test_refresh_sensor_says_when_the_saved_tables_changed(tmp_path, monkeypatch
         table_assets.save(state, {"table_count": 2, "tables": [_table("raw.a"), _table("raw.b", ["raw.a"])]}, "default", str(tmp_path))
         changed = sensor(build_sensor_context(instance=instance))
 
-    assert current.skip_message == "table assets up to date: 1 tables shown"
-    assert "reload the definitions (Deployment → Reload)" in changed.skip_message
+    assert current.skip_reason.skip_message == "table assets up to date: 1 tables shown"
+    assert "reload the definitions (Deployment → Reload)" in changed.skip_reason.skip_message
     assert json.loads(Path(state).read_text())["sources"] == {"default": str(tmp_path.resolve())}
     # The reload itself is Dagster's GraphQL client against the UI (the browser test sees it work).
     answer = reload_location("http://127.0.0.1:9", "ingest_pipeline")  # nothing listens on port 9

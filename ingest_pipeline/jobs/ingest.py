@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetObservation,
@@ -39,6 +40,7 @@ from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.lineage import FileLineage
 from ingest_pipeline.derivation import DialectRules
 from ingest_pipeline.parsing import parse_files
+from ingest_pipeline.processes import bulk_allocations
 from ingest_pipeline.planning import (
     BatchPlan,
     FileTask,
@@ -255,6 +257,7 @@ def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource, s
 
 
 @op(description="Parse one chunk of files (through the parse cache); hand the models on by key.")
+@bulk_allocations()
 def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ParsedChunk:
     body_started_at = time.time()
     started = time.perf_counter()
@@ -317,6 +320,7 @@ def _steps_share_process(context: OpExecutionContext, chunk: ParseChunk) -> bool
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
     description="The single writer, once per parse chunk as it finishes: replace each file's part of the graph, then mark it in the ledger.",
 )
+@bulk_allocations()
 def write_graph(
     context: OpExecutionContext, parsed: ParsedChunk, neo4j: Neo4jResource, ledger: LedgerResource, parse_cache: ParseCacheResource
 ) -> ChunkWrite:
@@ -403,6 +407,7 @@ def _write(
     description="Finish the run: remove deleted files, rewrite this run's files whose columns a later definition "
     "changed, and record what it did: the sql_lineage_graph summary, a parse_cache observation, metrics, table assets.",
 )
+@bulk_allocations()
 def report(
     context: OpExecutionContext,
     plan: BatchPlan,
@@ -435,7 +440,7 @@ def report(
         neo4j.query(health.STAMP_CONTRACT, version=health.CONTRACT_VERSION)
     dead_letter_path = Path(neo4j.dead_letter_path)
     digests = {p: f.facts_digest for p, f in counts.files.items()}
-    tables_saved, tables = _save_table_assets(neo4j, plan, digests, finish.deleted)
+    tables_saved = _save_table_assets(neo4j, plan, digests, finish.deleted, {"run_id": context.run_id, "files": written})
     facts = run_summary.RunFacts(
         source=plan.source,
         source_dir=str(Path(plan.source_dir).resolve()),
@@ -468,8 +473,6 @@ def report(
     )
     context.add_output_metadata(run_summary.graph_metadata(facts))
     context.log.info(run_summary.run_line(facts))
-    for observation in table_assets.observations(tables, written, context.run_id):
-        context.log_event(observation)
 
     cache = parse_cache.open()
     stats = None
@@ -580,26 +583,30 @@ def _finish_graph(
     return finish
 
 
-def _save_table_assets(neo4j: Neo4jResource, plan: BatchPlan, digests: dict[str, str], deleted: list[str]) -> tuple[str, dict]:
-    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS): what was saved, in words,
-    and the state. Reading every table back costs seconds on a large graph, so a run whose files
-    say the same at table level as when the state was saved (`digests`, per file) keeps it."""
+def _save_table_assets(
+    neo4j: Neo4jResource, plan: BatchPlan, digests: dict[str, str], deleted: list[str], observed: dict[str, Any]
+) -> str:
+    """Save the graph's tables for the Lineage page (INGEST_TABLE_ASSETS), with the run and files the
+    refresh sensor reports observations for (`observed`); what was saved, in words. Reading every
+    table back costs seconds on a large graph, so a run whose files say the same at table level as
+    when the state was saved (`digests`, per file) keeps it."""
     config = settings.load()
     if not config[settings.INGEST_TABLE_ASSETS]:
-        return "", {}
+        return ""
     limit = config[settings.INGEST_TABLE_ASSETS_MAX]
     path = Path(config[settings.INGEST_TABLE_ASSETS_PATH])
     saved, graph = table_assets.load(path), neo4j.graph_id()
     known = (saved.get("file_digests") or {}) if saved.get("graph_id") == graph else {}
     if "tables" in saved and known and not deleted and all(known.get(p) == d for p, d in digests.items()):
-        return f"unchanged (the files written say the same about tables), in `{path.resolve()}`", saved
+        return f"unchanged (the files written say the same about tables), in `{path.resolve()}`"
     state = table_state.snapshot(neo4j.query, limit)
     state["graph_id"] = graph
+    state["observed"] = observed
     gone = set(deleted)
     state["file_digests"] = {**{p: d for p, d in known.items() if p not in gone}, **digests}
     table_assets.save(path, state, plan.source, plan.source_dir)
     _, why = table_assets.shown_count(state, limit)
-    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload", state
+    return f"{why}, saved to `{path.resolve()}`; they appear in the Lineage page when the definitions reload"
 
 
 def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict[str, float | int | str]:
