@@ -56,10 +56,10 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m ingest_pipeline.demo
 
 test: install test-services $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster definitions validate -m ingest_pipeline.definitions
+	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 	$(PY) -m pytest
 
-# DAGSTER_WEBSERVER_URL lets the table_assets_refresh sensor reload the code location after a run.
+# DAGSTER_WEBSERVER_URL lets the table_assets_refresh sensor reload the warehouse_tables code location after a run.
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/ingest-pipeline neo4j start
 	DAGSTER_WEBSERVER_URL=http://127.0.0.1:3000 $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import time
 started = time.process_time()
-from ingest_pipeline.definitions import defs
+from ingest_pipeline.warehouse_definitions import defs
 repository = defs.get_repository_def()
 from dagster._core.remote_representation.external_data import RepositorySnap
 from dagster._serdes import serialize_value

@@ -377,7 +377,7 @@ DAGSTER_HOME = Setting(
 )
 DAGSTER_WEBSERVER_URL = Setting(
     "DAGSTER_WEBSERVER_URL", TEXT, "", "dagster",
-    "The UI's address (http://127.0.0.1:3000); set: table_assets_refresh reloads the code location when the table assets changed.",
+    "The UI's address (http://127.0.0.1:3000); set: table_assets_refresh reloads the warehouse_tables code location when the table assets changed.",
 )
 
 # -- cluster --------------------------------------------------------------------------------------

@@ -26,6 +26,42 @@ def test_definitions_load_with_the_documented_names():
     assert set(defs.resources) >= {"neo4j", "parse_cache", "ledger"}
 
 
+# Asset keys and sensors of a code location module, loaded in a fresh process as a code server does.
+LOCATION_SCRIPT = """
+import json, sys, importlib
+defs = importlib.import_module(sys.argv[1]).defs
+print(json.dumps({"assets": sorted(s.key.to_user_string() for s in defs.resolve_all_asset_specs()),
+                  "sensors": sorted(s.name for s in defs.sensors or [])}))
+"""
+
+
+def test_the_warehouse_tables_are_a_code_location_of_their_own(tmp_path):
+    """Run and step processes load the ingest location: it must not build the (many) table specs."""
+    import json
+
+    from ingest_pipeline import table_assets
+    from ingest_pipeline_tests.test_table_assets import _table
+
+    state = tmp_path / "table_assets.json"
+    table_assets.save(state, {"table_count": 2, "tables": [_table("raw.a"), _table("mart.b", ["raw.a"])]}, "default", str(tmp_path))
+
+    def location(module: str) -> dict:
+        loaded = subprocess.run(
+            [sys.executable, "-c", LOCATION_SCRIPT, module],
+            env={**os.environ, "INGEST_TABLE_ASSETS_PATH": str(state)}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stderr[-3000:]
+        return json.loads(loaded.stdout)
+
+    ingest, warehouse = location("ingest_pipeline.definitions"), location("ingest_pipeline.warehouse_definitions")
+
+    assert ingest["assets"] == ["parse_cache", "sql_lineage_graph"]
+    assert "table_assets_refresh" not in ingest["sensors"]
+    assert warehouse == {"assets": ["warehouse/mart/b", "warehouse/raw/a"], "sensors": ["table_assets_refresh"]}
+    workspace = (Path(__file__).resolve().parents[1] / "workspace.yaml").read_text()
+    assert "ingest_pipeline.definitions" in workspace and "ingest_pipeline.warehouse_definitions" in workspace
+
+
 def test_password_comes_from_the_environment_and_is_not_shown(monkeypatch):
     monkeypatch.setenv("NEO4J_PASSWORD", "s3cret-value")
     from ingest_pipeline.resources.configured import neo4j_resource

@@ -17,7 +17,7 @@ from ingest_pipeline_tests.support import EXAMPLES, graph_metadata, job_resource
 # What the code location holds after examples/sql is ingested: each table's key and its deps.
 LOAD_SCRIPT = """
 import json
-from ingest_pipeline.definitions import defs
+from ingest_pipeline.warehouse_definitions import defs
 specs = [s for s in defs.resolve_all_asset_specs() if s.key.path[0] == "warehouse"]
 print(json.dumps({
     s.key.to_user_string(): {

@@ -36,7 +36,6 @@ CHROME_FLAGS = (
     "--no-first-run",
     "--window-size=1600,1000",
 )
-WORKSPACE = "load_from:\n  - python_module:\n      module_name: ingest_pipeline.definitions\n      location_name: ingest_pipeline\n"
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def dagster_dev(neo4j, tmp_path: Path) -> Iterator[str]:
     for folder in (home, work, state):
         folder.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    (work / "workspace.yaml").write_text(WORKSPACE)
+    shutil.copy(ROOT / "workspace.yaml", work / "workspace.yaml")  # both code locations, as `make dev` loads them
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -203,7 +202,7 @@ def test_a_run_launched_from_the_ui_fills_the_lineage_page_and_explains_itself(b
     page.click("Reload definitions")
     page.wait_for("raw", "staging", "marts", "sql_lineage", seconds=90)
     page.shot("lineage")
-    page.open("/locations/ingest_pipeline/asset-groups/marts")
+    page.open("/locations/warehouse_tables/asset-groups/marts")
     page.wait_for("daily_revenue", "fct_orders", "customer_lifetime_value")
     page.shot("lineage-marts")
     mark("lineage shown")
