@@ -33,7 +33,7 @@ from dagster_prometheus import PrometheusResource
 from ingest_pipeline import table_assets, writer_slot
 from ingest_pipeline.batching import BATCH, PRIORITY_TAG_VALUES, BatchingPolicy, NewBatch, decide_tick, retry_label
 from ingest_pipeline.jobs.assets import PRIORITY_TAG, ingest_run_config, ingest_sql_files
-from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, default_config, multiprocess_config
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, default_config, multiprocess_config, runs_in_process
 from ingest_pipeline.jobs.ingest import GRAPH_ASSET
 from ingest_pipeline.jobs.summary import names
 from ingest_pipeline.sources import sha256_or_none, split_key
@@ -84,11 +84,14 @@ def _fan_out_config() -> dict[str, Any]:
 
 
 def run_config_for(batch: NewBatch, source_dir: str, source: str, in_process_max_files: int) -> dict[str, Any]:
-    """Small batches run in process (step start-up would dominate), large ones fan out."""
-    small = len(batch.paths) < in_process_max_files
+    """Small batches, and any batch with one worker, run in process (step start-up would dominate);
+    large ones fan out."""
+    fan_out = _fan_out_config()
+    workers = fan_out["multiprocess"]["max_concurrent"] if "multiprocess" in fan_out else None
+    in_process = runs_in_process(len(batch.paths), in_process_max_files, workers)
     return {
         **ingest_run_config(source_dir=source_dir, source_name=source, batch_id=batch.batch_id),
-        "execution": {"config": IN_PROCESS_CONFIG if small else _fan_out_config()},
+        "execution": {"config": IN_PROCESS_CONFIG if in_process else fan_out},
     }
 
 

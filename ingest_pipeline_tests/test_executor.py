@@ -10,7 +10,7 @@ import pytest
 from dagster import execute_job, instance_for_test, reconstructable
 
 from ingest_pipeline.jobs.assets import files_in_reach, ingest_run_config
-from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config, runs_in_process
 from ingest_pipeline_tests.support import (
     JOB_EXECUTE,
     cli_env,
@@ -81,7 +81,7 @@ def test_auto_runs_a_small_folder_in_process_without_being_told(neo4j, tmp_path)
             assert result.success
             assert graph_metadata(result)["executor"] == "in_process"
             said = [r.user_message for r in instance.all_logs(result.run_id) if r.user_message.startswith("executor:")]
-    assert said == [f"executor: in process — 3 files in {corpus} (fewer than in_process_max_files=200)"]
+    assert said == [f"executor: in process — 3 files in {corpus} (fewer than in_process_max_files=5000)"]
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,8 @@ def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_pa
     neo4j.query("MATCH (n) DETACH DELETE n")
 
     state = tmp_path / "state"
-    env = cli_env(neo4j.uri, corpus, state, tmp_path / "home", NEO4J_FILES_PER_TRANSACTION="5")
+    # Over processes: a step process stops at the signal; in process, Dagster lets the step finish first.
+    env = cli_env(neo4j.uri, corpus, state, tmp_path / "home", NEO4J_FILES_PER_TRANSACTION="5", INGEST_EXECUTOR="multiprocess")
     interrupt_mid_write(env, state / "ledger.db", signal.SIGINT)
     partial = ledger_ingested(state / "ledger.db")
     assert 0 < partial < 400, "the run should have been interrupted part-way through the write"
@@ -124,6 +125,33 @@ def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_pa
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert ledger_ingested(state / "ledger.db") == 400
     assert graph_snapshot(neo4j) == clean
+
+
+@pytest.mark.parametrize(
+    ("files", "workers", "in_process"),
+    [
+        (10, 2, True),  # small: step start-up would outweigh the parallel parse
+        (6000, 2, False),  # large, several workers: fan out
+        (6000, 1, True),  # one worker: processes would only add start-up
+        (None, 2, False),  # size unknown (a sensor batch): fan out
+        (None, 1, True),
+        (6000, None, False),  # workers elsewhere (Celery): never in process because of them
+    ],
+)
+def test_auto_runs_in_process_when_small_or_with_one_worker(files, workers, in_process):
+    assert runs_in_process(files, 5000, workers) is in_process
+
+
+def test_the_sensor_runs_a_large_batch_in_process_when_there_is_one_worker(monkeypatch):
+    from ingest_pipeline.batching import NewBatch
+    from ingest_pipeline.sensors import run_config_for
+
+    big = NewBatch("b1", [f"f{i}.sql" for i in range(300)], "normal")
+    monkeypatch.setenv("INGEST_EXECUTOR", "auto")
+    monkeypatch.setenv("INGEST_WORKERS", "1")
+    assert run_config_for(big, "src", "default", in_process_max_files=200)["execution"]["config"] == IN_PROCESS_CONFIG
+    monkeypatch.setenv("INGEST_WORKERS", "2")
+    assert run_config_for(big, "src", "default", in_process_max_files=200)["execution"]["config"] == multiprocess_config(2)
 
 
 def test_ingest_executor_setting_picks_the_default_and_the_sensor_keeps_it(monkeypatch):

@@ -3,8 +3,9 @@
 Run config `execution: config:` picks one of four modes (INGEST_EXECUTOR sets the default):
 
 - `auto` (the default): when the run starts, count the files it can touch; fewer than
-  INGEST_INPROCESS_MAX_FILES run in process (no step start-up, a few seconds for a small folder),
-  more fan out over processes. The run log says which was chosen and why.
+  INGEST_INPROCESS_MAX_FILES run in process (no step start-up; a single writer bounds the run
+  anyway), more fan out over processes, and a run with one worker always runs in process. The run
+  log says which was chosen and why.
 - `multiprocess`: every step in its own process, `max_concurrent` = INGEST_WORKERS (CPU count when
   unset), started from a `forkserver` that has the heavy libraries preloaded, so each step forks
   from a process that has already imported Dagster, sqlglot and the Neo4j driver.
@@ -75,6 +76,13 @@ IN_PROCESS_CONFIG: dict[str, Any] = {"in_process": {}}
 AUTO_CONFIG: dict[str, Any] = {"auto": {}}
 
 
+def runs_in_process(files: int | None, max_files: int, workers: int | None) -> bool:
+    """Whether a run goes faster in process: it touches fewer than `max_files` files (step start-up
+    would outweigh the parallel parse), or it has one local worker (processes would only add
+    start-up). `files` None: not known; `workers` None: the workers are elsewhere (Celery)."""
+    return (workers is not None and workers <= 1) or (files is not None and files < max_files)
+
+
 def default_config() -> dict[str, Any]:
     """The executor INGEST_EXECUTOR names, as run config (runs that say nothing else get it)."""
     choice = INGEST_EXECUTOR.current()
@@ -137,9 +145,9 @@ def _requirements(executor_config: Mapping[str, Any]) -> list:
 class SizedExecutor(Executor):
     """Runs the plan in process or over processes, chosen when the run starts by its size."""
 
-    def __init__(self, in_process: Executor, multiprocess: Executor, max_files: int, estimate: FileEstimate) -> None:
+    def __init__(self, in_process: Executor, multiprocess: Executor, max_files: int, workers: int, estimate: FileEstimate) -> None:
         self._in_process, self._multiprocess = in_process, multiprocess
-        self._max_files, self._estimate = max_files, estimate
+        self._max_files, self._workers, self._estimate = max_files, workers, estimate
 
     @property
     def retries(self):
@@ -148,12 +156,13 @@ class SizedExecutor(Executor):
     def execute(self, plan_context, execution_plan) -> Iterator:
         run = plan_context.dagster_run
         files, what = self._estimate(run.job_name, run.run_config)
-        small = files is not None and files < self._max_files
-        plan_context.log.info(
-            f"executor: {'in process' if small else 'multiprocess'} — {what} "
-            f"({'fewer than' if small else 'not fewer than'} in_process_max_files={self._max_files})"
-        )
-        yield from (self._in_process if small else self._multiprocess).execute(plan_context, execution_plan)
+        in_process = runs_in_process(files, self._max_files, self._workers)
+        if self._workers <= 1:
+            why = f"{what}, one worker (max_concurrent=1)"
+        else:
+            why = f"{what} ({'fewer than' if in_process else 'not fewer than'} in_process_max_files={self._max_files})"
+        plan_context.log.info(f"executor: {'in process' if in_process else 'multiprocess'} — {why}")
+        yield from (self._in_process if in_process else self._multiprocess).execute(plan_context, execution_plan)
 
 
 def build_executor(estimate: FileEstimate, name: str = "ingest_executor") -> ExecutorDefinition:
@@ -178,6 +187,7 @@ def build_executor(estimate: FileEstimate, name: str = "ingest_executor") -> Exe
             create({"in_process": auto["in_process"]}),
             create({"multiprocess": auto["multiprocess"]}),
             auto["in_process_max_files"],
+            auto["multiprocess"].get("max_concurrent") or worker_count(),
             estimate,
         )
 
