@@ -255,3 +255,29 @@ def test_chunks_written_as_they_finish_give_the_graph_of_one_clean_ingest(resour
     metadata = graph_metadata(result)
     assert metadata["chunks"] == 8 and metadata["files_ingested"] == 8 and metadata["files_refreshed"] > 0
     assert Ledger(Path(resources["ledger"].path)).counts() == {INGESTED: 8}
+
+
+def test_routines_and_locations_a_changed_file_stops_naming_are_tidied(resources, tmp_path):
+    """The clean-up after a replace (orphan routines and locations, routine kinds) against a clean ingest."""
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "proc.sql").write_text(
+        "-- dialect: tsql\nCREATE PROCEDURE dbo.load_orders AS\nBEGIN\n"
+        "  INSERT INTO dbo.orders SELECT id FROM dbo.staging_orders;\nEND\nGO\nEXEC dbo.load_orders;\n"
+    )
+    (folder / "ext.sql").write_text(
+        "-- dialect: hive\nCREATE EXTERNAL TABLE db.ext (a INT) STORED AS PARQUET LOCATION 's3://bucket/ext/';\n"
+    )
+    neo4j = resources["neo4j"]
+    neo4j.query("MATCH (n) DETACH DELETE n")
+    assert run_ingest(resources, folder).success
+    assert neo4j.query("MATCH (p:Routine) RETURN p.fqn AS fqn, p.kind AS kind") == [{"fqn": "dbo.load_orders", "kind": "procedure"}]
+    assert neo4j.query("MATCH (l:Location) RETURN l.uri AS uri") == [{"uri": "s3://bucket/ext/"}]
+
+    (folder / "proc.sql").write_text("-- dialect: tsql\nINSERT INTO dbo.orders SELECT id FROM dbo.staging_orders;\n")
+    (folder / "ext.sql").write_text("-- dialect: hive\nCREATE TABLE db.ext (a INT);\n")
+    assert run_ingest(resources, folder).success
+
+    assert neo4j.query("MATCH (n) WHERE n:Routine OR n:Location RETURN count(n) AS n") == [{"n": 0}]
+    replaced = graph_snapshot(neo4j)
+    assert replaced == clean_ingest_snapshot(resources, folder, tmp_path / "oracle")

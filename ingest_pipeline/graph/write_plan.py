@@ -91,7 +91,7 @@ class Replacement:
 
 
 # Deletions of a file's old contribution, each bounded by $limit when staged.
-DELETIONS = (cypher.DELETE_STATEMENTS, cypher.DELETE_DEPENDS_ON, cypher.DELETE_DERIVES_FROM)
+DELETIONS = (cypher.DELETE_CONTRIBUTIONS,)
 STAGED_DELETIONS = (cypher.DELETE_STATEMENTS_BATCH, cypher.DELETE_DEPENDS_ON_BATCH, cypher.DELETE_DERIVES_FROM_BATCH)
 
 

@@ -416,13 +416,8 @@ class Touched:
 
 
 def _touched(tx: ManagedTransaction, paths: list[str]) -> Touched:
-    v2 = tx.run(cypher.TOUCHED_LOCATIONS_AND_ROUTINES, paths=paths).single()
-    return Touched(
-        set(tx.run(cypher.TOUCHED_TABLES, paths=paths).single()["fqns"]),
-        set(tx.run(cypher.TOUCHED_COLUMNS, paths=paths).single()["fqns"]),
-        set(v2["uris"]),
-        set(v2["routines"]),
-    )
+    found = tx.run(cypher.TOUCHED, paths=paths).single()
+    return Touched(set(found["tables"]), set(found["columns"]), set(found["uris"]), set(found["routines"]))
 
 
 def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
@@ -430,15 +425,19 @@ def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
 
     Only what the old statements touched can have lost a reference or a view: a table the new rows
     name is read or written by them, and is a view when a new CREATE_VIEW writes it."""
-    tx.run(cypher.DELETE_ORPHAN_COLUMNS, fqns=sorted(touched.columns)).consume()
-    fqns = sorted(touched.tables)
-    tx.run(cypher.DELETE_ORPHAN_TABLES, fqns=fqns).consume()
-    tx.run(cypher.SET_VIEW_KINDS, fqns=plan.views).consume()
-    tx.run(cypher.SET_TABLE_KINDS, fqns=fqns).consume()
-    tx.run(cypher.DELETE_ORPHAN_LOCATIONS, uris=sorted(touched.locations)).consume()
     routines = sorted(touched.routines | set(plan.routines))
-    tx.run(cypher.DELETE_ORPHAN_ROUTINES, fqns=routines).consume()
-    tx.run(cypher.SET_ROUTINE_KINDS, fqns=routines).consume()
+    steps = (
+        (cypher.DELETE_ORPHAN_COLUMNS, "fqns", sorted(touched.columns)),
+        (cypher.DELETE_ORPHAN_TABLES, "fqns", sorted(touched.tables)),
+        (cypher.SET_VIEW_KINDS, "fqns", plan.views),
+        (cypher.SET_TABLE_KINDS, "fqns", sorted(touched.tables)),
+        (cypher.DELETE_ORPHAN_LOCATIONS, "uris", sorted(touched.locations)),
+        (cypher.DELETE_ORPHAN_ROUTINES, "fqns", routines),
+        (cypher.SET_ROUTINE_KINDS, "fqns", routines),
+    )
+    for query, name, values in steps:
+        if values:  # each query is a round trip (~5 ms); a cold run has nothing old to tidy
+            tx.run(query, {name: values}).consume()
 
 
 def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> None:
