@@ -24,13 +24,20 @@ from dagster import (
     AssetSpec,
     BetaWarning,
     CodeReferencesMetadataValue,
+    DefaultSensorStatus,
     LocalFileCodeReference,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
     TableColumn,
     TableColumnDep,
     TableColumnLineage,
     TableSchema,
+    sensor,
 )
 
+from ingest_pipeline import settings as s
 from ingest_pipeline.sources import split_key
 
 KEY_PREFIX = "warehouse"
@@ -173,3 +180,67 @@ def _code_reference(writer: dict[str, Any], folders: dict[str, str]) -> LocalFil
 
 def _safe(part: str) -> str:
     return _NOT_A_NAME.sub("_", part).strip("_") or "_"
+
+
+def build_table_assets_refresh(loaded: tuple[int, int] | None, shown: str) -> SensorDefinition:
+    """The sensor that reloads the code location when an ingest run saved other table assets than
+    the definitions loaded (`loaded`: the state file's signature then; `shown`: what they show)."""
+
+    @sensor(
+        name="table_assets_refresh",
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING,
+        description=(
+            "Keeps the warehouse tables in the Lineage page current: when an ingest run saved other table assets "
+            "(INGEST_TABLE_ASSETS_PATH) than the definitions show, it reloads this code location through the UI's "
+            "GraphQL API at DAGSTER_WEBSERVER_URL (`make dev` sets it). Without that URL it says so, and "
+            "*Reload definitions* (Deployment) does the same by hand. It also reports one observation per table "
+            "the last ingest run wrote (when its lineage was read, by which run). Ships running; touches nothing else."
+        ),
+    )
+    def table_assets_refresh(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        config = s.load()
+        if not config[s.INGEST_TABLE_ASSETS]:
+            return SkipReason("table assets are off (INGEST_TABLE_ASSETS=false)")
+        path = Path(config[s.INGEST_TABLE_ASSETS_PATH])
+        current = signature(path)
+        marker = f"{current[0]}:{current[1]}" if current else context.cursor
+        observed = observations(load(path)) if marker != context.cursor else []
+        said = f"; observed {len(observed)} table(s) the last ingest run wrote" if observed else ""
+        if current == loaded:
+            reason = f"table assets up to date: {shown}{said}"
+        elif not (url := config[s.DAGSTER_WEBSERVER_URL]) or context.code_location_origin is None:
+            reason = (
+                "an ingest run saved new table assets: reload the definitions (Deployment → Reload) to see them, "
+                f"or set DAGSTER_WEBSERVER_URL so this sensor reloads them{said}"
+            )
+        else:
+            location = context.code_location_origin.location_name
+            answer = reload_location(url, location)
+            reason = f"table assets changed since the definitions loaded: reloading code location {location!r}: {answer}{said}"
+        return SensorResult(skip_reason=reason, asset_events=observed, cursor=marker)
+
+    return table_assets_refresh
+
+
+def reload_location(url: str, location: str) -> str:
+    """Ask the UI at `url` to reload a code location (Dagster's GraphQL client); the outcome in words."""
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError, ReloadRepositoryLocationStatus
+
+    parsed = urlparse(url)
+    client = DagsterGraphQLClient(
+        parsed.hostname or "127.0.0.1",
+        port_number=parsed.port,
+        use_https=parsed.scheme == "https",
+        timeout=60,
+        path_prefix=parsed.path.rstrip("/"),
+    )
+    try:
+        info = client.reload_repository_location(location)
+    except (DagsterGraphQLClientError, OSError) as error:
+        return f"the UI at DAGSTER_WEBSERVER_URL={url} did not answer ({type(error).__name__}: {error}); reload by hand"
+    if info.status == ReloadRepositoryLocationStatus.SUCCESS:
+        return "done"
+    return f"failed ({info.failure_type}: {info.message})"

@@ -18,7 +18,6 @@ CONFIG = settings.load()
 from dagster import Definitions  # noqa: E402
 
 from ingest_pipeline import table_assets  # noqa: E402
-from ingest_pipeline.sensors import build_table_assets_refresh  # noqa: E402
 
 # What the last ingest run saved (never from Neo4j at import time).
 TABLE_STATE_PATH = Path(CONFIG[settings.INGEST_TABLE_ASSETS_PATH])
@@ -28,5 +27,5 @@ LIMIT = CONFIG[settings.INGEST_TABLE_ASSETS_MAX]
 
 defs = Definitions(
     assets=table_assets.specs(TABLE_STATE, LIMIT),
-    sensors=[build_table_assets_refresh(TABLE_STATE_SIGNATURE, table_assets.shown_count(TABLE_STATE, LIMIT)[1])],
+    sensors=[table_assets.build_table_assets_refresh(TABLE_STATE_SIGNATURE, table_assets.shown_count(TABLE_STATE, LIMIT)[1])],
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 from dagster import build_sensor_context, instance_for_test
 
 from ingest_pipeline import table_assets
-from ingest_pipeline.sensors import build_table_assets_refresh, reload_location
+from ingest_pipeline.table_assets import build_table_assets_refresh, reload_location
 from ingest_pipeline_tests.support import EXAMPLES, graph_metadata, job_resources, run_ingest
 
 # What the code location holds after examples/sql is ingested: each table's key and its deps.
@@ -132,13 +132,19 @@ def _tables(state: Path) -> dict[str, dict]:
     return {t["fqn"]: t for t in json.loads(state.read_text())["tables"]}
 
 
-def test_tables_are_read_again_only_when_a_file_says_something_new_about_them(neo4j, tmp_path, monkeypatch):
+def _two_table_folder(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """The saved-state file (INGEST_TABLE_ASSETS_PATH) and a folder where b.sql reads what a.sql writes."""
     state = tmp_path / "table_assets.json"
     monkeypatch.setenv("INGEST_TABLE_ASSETS_PATH", str(state))
     folder = tmp_path / "sql"
     folder.mkdir()
     (folder / "a.sql").write_text("INSERT INTO mart.a SELECT id FROM raw.src;\n")
     (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id FROM mart.a;\n")
+    return state, folder
+
+
+def test_tables_are_read_again_only_when_a_file_says_something_new_about_them(neo4j, tmp_path, monkeypatch):
+    state, folder = _two_table_folder(tmp_path, monkeypatch)
     resources = job_resources(neo4j, tmp_path)
     neo4j.query("MATCH (n) DETACH DELETE n")
     assert run_ingest(resources, folder).success
@@ -168,12 +174,7 @@ def test_tables_are_read_again_only_when_a_file_says_something_new_about_them(ne
 
 
 def test_a_saved_state_of_another_graph_is_read_again(neo4j, tmp_path, monkeypatch):
-    state = tmp_path / "table_assets.json"
-    monkeypatch.setenv("INGEST_TABLE_ASSETS_PATH", str(state))
-    folder = tmp_path / "sql"
-    folder.mkdir()
-    (folder / "a.sql").write_text("INSERT INTO mart.a SELECT id FROM raw.src;\n")
-    (folder / "b.sql").write_text("INSERT INTO mart.b SELECT id FROM mart.a;\n")
+    state, folder = _two_table_folder(tmp_path, monkeypatch)
     neo4j.query("MATCH (n) DETACH DELETE n")
     assert run_ingest(job_resources(neo4j, tmp_path / "first"), folder).success
     assert "mart.b" in _tables(state)
