@@ -425,12 +425,12 @@ def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
 
     Only what the old statements touched can have lost a reference or a view: a table the new rows
     name is read or written by them, and is a view when a new CREATE_VIEW writes it."""
-    routines = sorted(touched.routines | set(plan.routines))
+    tables, routines = sorted(touched.tables), sorted(touched.routines | set(plan.routines))
     steps = (
         (cypher.DELETE_ORPHAN_COLUMNS, "fqns", sorted(touched.columns)),
-        (cypher.DELETE_ORPHAN_TABLES, "fqns", sorted(touched.tables)),
+        (cypher.DELETE_ORPHAN_TABLES, "fqns", tables),
         (cypher.SET_VIEW_KINDS, "fqns", plan.views),
-        (cypher.SET_TABLE_KINDS, "fqns", sorted(touched.tables)),
+        (cypher.SET_TABLE_KINDS, "fqns", tables),
         (cypher.DELETE_ORPHAN_LOCATIONS, "uris", sorted(touched.locations)),
         (cypher.DELETE_ORPHAN_ROUTINES, "fqns", routines),
         (cypher.SET_ROUTINE_KINDS, "fqns", routines),
