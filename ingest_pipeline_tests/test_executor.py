@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from dagster import execute_job, instance_for_test, reconstructable
 
+from ingest_pipeline import parse_ahead
+from ingest_pipeline.jobs import ingest as ingest_ops
 from ingest_pipeline.jobs.assets import files_in_reach, ingest_run_config
-from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config, runs_in_process
+from ingest_pipeline.jobs.executor import EXECUTION_TAG, IN_PROCESS_CONFIG, multiprocess_config, runs_in_process
+from ingest_pipeline.parse_ahead import ParseAhead
 from ingest_pipeline_tests.support import (
     JOB_EXECUTE,
     cli_env,
@@ -23,6 +26,7 @@ from ingest_pipeline_tests.support import (
     write_chain_corpus,
     write_star_chain_corpus,
 )
+from ingest_pipeline_tests.test_parse_ahead import die_on_second_batch
 
 
 def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
@@ -55,6 +59,7 @@ def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, 
 
     assert graph_snapshot(neo4j) == in_process
     assert metadata["executor"] == "multiprocess" and metadata["workers"] == 2 and metadata["chunks"] == 4
+    assert metadata["parse_pool_workers"] == 0
     assert metadata["files_ingested"] == 12 and metadata["step_startup_seconds_p50"] > 0
 
 
@@ -105,6 +110,56 @@ def test_auto_counts_the_files_a_run_can_touch(tmp_path, monkeypatch, job, confi
     count, why = files_in_reach(job, ingest_run_config(source_dir=str(folder), **config))
 
     assert (count, why) == (expected[0], expected[1].format(folder=folder))
+
+
+@pytest.fixture
+def parse_pool(monkeypatch):
+    """Runs of any size parse ahead when they may; the pool is closed afterwards."""
+    monkeypatch.setattr(ingest_ops, "PARSE_AHEAD_MIN_FILES", 1)
+    yield
+    parse_ahead.discard()
+
+
+def auto_run(neo4j, tmp_path: Path, corpus: Path, state: str, **config):
+    """An auto-executor run through execute_job: its success, graph metadata, tags and log lines."""
+    home = tmp_path / f"home-{state}"
+    home.mkdir()
+    with instance_for_test(temp_dir=str(home)) as instance:
+        run_config = {**ingest_run_config(source_dir=str(corpus), **config), "resources": resource_config(neo4j, tmp_path / state)}
+        with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
+            logs = [r.user_message for r in instance.all_logs(result.run_id)]
+            return result.success, graph_metadata(result), instance.get_run_by_id(result.run_id).tags, logs
+
+
+def test_in_process_with_two_workers_parses_ahead_and_builds_the_same_graph(neo4j, resources, tmp_path, parse_pool):
+    corpus = write_star_chain_corpus(tmp_path / "corpus", 40)
+    run_ingest(resources, corpus, workers=1)
+    serial = graph_snapshot(neo4j)
+    neo4j.query("MATCH (n) DETACH DELETE n")
+
+    success, metadata, tags, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=7)
+
+    assert success and graph_snapshot(neo4j) == serial
+    assert ledger_ingested(tmp_path / "state" / "ledger.db") == 40
+    assert tags[EXECUTION_TAG] == "in_process"
+    assert (metadata["executor"], metadata["workers"], metadata["parse_pool_workers"], metadata["chunks"]) == ("in_process", 2, 2, 6)
+    assert sum("ahead in 2 pool processes" in line for line in logs) == 6
+
+
+def test_a_parse_pool_that_breaks_mid_run_leaves_the_chunks_to_the_steps(neo4j, resources, tmp_path, parse_pool):
+    corpus = write_chain_corpus(tmp_path / "corpus", 60)
+    run_ingest(resources, corpus, workers=1)
+    serial = graph_snapshot(neo4j)
+    neo4j.query("MATCH (n) DETACH DELETE n")
+    parse_ahead.discard()
+    parse_ahead._POOL = ParseAhead(2, parse=die_on_second_batch)  # f0030.sql kills its pool process
+
+    success, _, _, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=30)
+
+    assert success and graph_snapshot(neo4j) == serial
+    assert ledger_ingested(tmp_path / "state" / "ledger.db") == 60
+    assert [line for line in logs if line.startswith("the parse pool broke")]
+    assert parse_ahead.current() is None  # the next run starts a fresh pool
 
 
 def test_terminated_run_then_rerun_equals_one_clean_run(neo4j, resources, tmp_path):

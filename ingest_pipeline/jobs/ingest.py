@@ -9,6 +9,7 @@ here: Dagster reads the op signatures at import time.
 import math
 import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,15 +32,15 @@ from dagster import (
 from dagster_prometheus import PrometheusResource
 from pydantic import Field
 
-from ingest_pipeline import dead_letters, handoff, table_assets, writer_slot
+from ingest_pipeline import dead_letters, handoff, parse_ahead, table_assets, writer_slot
 from ingest_pipeline.jobs import summary as run_summary
 from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
-from ingest_pipeline.jobs.executor import default_config, worker_count
+from ingest_pipeline.jobs.executor import default_config, steps_run_in_process, worker_count
 from ingest_pipeline.graph import health, table_state
 from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.lineage import FileLineage
 from ingest_pipeline.derivation import DialectRules
-from ingest_pipeline.parsing import parse_files
+from ingest_pipeline.parsing import ParsedFile, parse_files
 from ingest_pipeline.processes import bulk_allocations
 from ingest_pipeline.planning import (
     BatchPlan,
@@ -104,6 +105,8 @@ class ParseChunk:
     max_file_bytes: int
     # The process that planned the run: a parse step in the same one runs in process.
     planned_in: int = 0
+    # Its place in the run: how the parse pool (parse_ahead) knows it.
+    index: int = 0
 
 
 @dataclass
@@ -124,6 +127,8 @@ class ParsedChunk:
     body_started_at: float
     # The process that parsed the chunk: the same as report's when the run executed in process.
     pid: int
+    # The parse pool's processes when it parsed the chunk ahead (parse_ahead); 0: the step parsed it.
+    pool_workers: int = 0
 
 
 @dataclass
@@ -148,6 +153,7 @@ def plan_batch(
     ledger: LedgerResource,
     neo4j: Neo4jResource,
     prometheus: PrometheusResource,
+    parse_cache: ParseCacheResource,
 ):
     context.log.info(f"Neo4j for this run: NEO4J_URI={neo4j.uri}, database {neo4j.database!r}")
     source_dir = Path(config.source_dir)
@@ -196,16 +202,35 @@ def plan_batch(
     finally:
         state.close()
     _log_plan(context, plan)
+    if _parses_ahead(context, workers, len(plan.tasks)):
+        parse_settings = parse_ahead.ParseSettings(
+            str(source_dir), rules, parse_cache.spec(), config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes
+        )
+        parse_ahead.pool(workers).submit(context.run_id, chunks, parse_settings)
+        context.log.info(f"parsing ahead in {workers} processes: each chunk is written while the next ones are parsed")
     yield Output(plan, "plan")
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
             ParseChunk(
                 str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes,
-                planned_in=os.getpid(),
+                planned_in=os.getpid(), index=index,
             ),
             mapping_key=str(index),
             output_name="chunks",
         )
+
+
+# Fewer files parse faster in the run's process than a pool starts (forkserver and parser imports).
+PARSE_AHEAD_MIN_FILES = 300
+
+
+def _parses_ahead(context: OpExecutionContext, workers: int, files: int) -> bool:
+    """Whether a pool parses the run's chunks ahead of its writer: more than one worker, enough
+    files to repay the pool's start, and the run's steps executing in this process."""
+    if workers <= 1 or files < PARSE_AHEAD_MIN_FILES:
+        return False
+    run = context.instance.get_run_by_id(context.run_id)
+    return steps_run_in_process(_execution(context), run.tags if run else {})
 
 
 def _execution(context: OpExecutionContext) -> dict:
@@ -261,26 +286,20 @@ def _selected_paths(config: IngestConfig, state: Ledger, neo4j: Neo4jResource, s
 def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: ParseCacheResource) -> ParsedChunk:
     body_started_at = time.time()
     started = time.perf_counter()
-    cache = parse_cache.open()
     # Without a cache, a writer in another process finds the models in the run's spool.
     shared = _steps_share_process(context, chunk)
-    spool = parse_cache.open_spool() if cache is None and not shared else None
+    pool = parse_ahead.current()
+    parsed = _parsed_ahead(context, chunk, pool) if shared and pool is not None else None
+    pool_workers = pool.workers if parsed is not None and pool is not None else 0
+    if parsed is None:
+        parsed = _parse_here(chunk, parse_cache)
+    readable = [p for p in parsed if p.read_error is None and p.lineage is not None]
+    spool = parse_cache.open_spool() if not parse_cache.enabled and not shared else None
     try:
-        parsed = parse_files(
-            Path(chunk.source_dir),
-            chunk.tasks,
-            chunk.dialect_rules,
-            cache,
-            chunk.time_budget_seconds,
-            chunk.column_lineage,
-            chunk.max_file_bytes,
-        )
-        readable = [p for p in parsed if p.read_error is None and p.lineage is not None]
         handoff.leave(context.run_id, {p.key: p.lineage for p in readable}, spool, in_memory=shared)
     finally:
-        for store in (cache, spool):
-            if store is not None:
-                store.close()
+        if spool is not None:
+            spool.close()
     fresh = [p for p in readable if not p.from_cache]
     context.log.info(
         run_summary.parse_line(
@@ -289,6 +308,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
             from_cache=len(readable) - len(fresh),
             errors=sum(p.lineage.error_count for p in readable),
             elapsed=time.perf_counter() - started,
+            pool_workers=pool_workers,
         )
     )
     return ParsedChunk(
@@ -304,7 +324,41 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
         step_seconds=time.perf_counter() - started,
         body_started_at=body_started_at,
         pid=os.getpid(),
+        pool_workers=pool_workers,
     )
+
+
+def _parse_here(chunk: ParseChunk, parse_cache: ParseCacheResource) -> list[ParsedFile]:
+    cache = parse_cache.open()
+    try:
+        return parse_files(
+            Path(chunk.source_dir),
+            chunk.tasks,
+            chunk.dialect_rules,
+            cache,
+            chunk.time_budget_seconds,
+            chunk.column_lineage,
+            chunk.max_file_bytes,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _parsed_ahead(context: OpExecutionContext, chunk: ParseChunk, pool: parse_ahead.ParseAhead) -> list[ParsedFile] | None:
+    """The chunk as the run's parse pool parsed it; None when the pool was not given it, or broke
+    (the step then parses the chunk itself, and so do the run's later steps)."""
+    if not pool.has(context.run_id, chunk.index):
+        return None
+    try:
+        return pool.collect(context.run_id, chunk.index)
+    except BrokenProcessPool as error:
+        context.log.warning(f"the parse pool broke ({error or 'a pool process died'}): the run parses its remaining chunks itself")
+        parse_ahead.discard()
+        return None
+    except BaseException:
+        pool.forget(context.run_id)  # interrupted: the pool stops on this run's chunks
+        raise
 
 
 def _steps_share_process(context: OpExecutionContext, chunk: ParseChunk) -> bool:
@@ -314,9 +368,14 @@ def _steps_share_process(context: OpExecutionContext, chunk: ParseChunk) -> bool
     return "celery" not in execution and chunk.planned_in == os.getpid()
 
 
+# A parsed chunk is written before the next chunk's parse step runs: in process, the writer then
+# starts on the first chunk while the parse pool (if any) parses the rest.
+WRITE_FIRST = {"dagster/priority": "1"}
+
+
 @op(
     pool="neo4j_writer",
-    tags=WRITER_STEP_TAGS,  # on Celery: the single writer worker's queue
+    tags={**WRITER_STEP_TAGS, **WRITE_FIRST},  # on Celery: the single writer worker's queue
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
     description="The single writer, once per parse chunk as it finishes: replace each file's part of the graph, then mark it in the ledger.",
 )
@@ -578,6 +637,9 @@ def _finish_graph(
         context.log.info(f"{len(outside)} file(s) read a table whose definition changed; the next run refreshes their columns")
     spool = parse_cache.open_spool() if not parse_cache.enabled else None
     handoff.forget(context.run_id, spool)
+    pool = parse_ahead.current()
+    if pool is not None:
+        pool.forget(context.run_id)
     if spool is not None:
         spool.close()
     return finish
@@ -612,12 +674,13 @@ def _save_table_assets(
 def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict[str, float | int | str]:
     """Workers, chunking and step start-up cost (plan_batch's end to each parse body's start)."""
     execution = _execution(context)
+    pooled = max((c.pool_workers for c in chunks), default=0)  # in process, with a parse pool
     if "celery" in execution:
         mode, workers = "celery", len({c.pid for c in chunks})  # the worker processes that parsed
     else:
         multiprocess = execution.get("multiprocess") or (execution.get("auto") or {}).get("multiprocess") or {}
         mode = "in_process" if all(c.pid == os.getpid() for c in chunks) else "multiprocess"
-        workers = 1 if mode == "in_process" else multiprocess.get("max_concurrent") or worker_count()
+        workers = (pooled or 1) if mode == "in_process" else multiprocess.get("max_concurrent") or worker_count()
     plan_end = next(
         (s.end_time for s in context.instance.get_run_step_stats(context.run_id) if s.step_key.endswith("plan_batch")), None
     )
@@ -626,6 +689,7 @@ def _parallelism(context: OpExecutionContext, chunks: list[ParsedChunk]) -> dict
     return {
         "executor": mode,
         "workers": workers,
+        "parse_pool_workers": pooled,
         "chunks": len(busy),
         "files_per_chunk": round(sum(len(c.files) + len(c.unreadable) for c in busy) / len(busy), 1) if busy else 0,
         "step_startup_seconds_p50": run_summary.percentile(startups, 50),

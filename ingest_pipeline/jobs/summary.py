@@ -108,10 +108,12 @@ def unreachable_headline(uri: str, error: BaseException, consequence: str) -> st
 # -- run log lines, one per phase ------------------------------------------------------------------
 
 
-def parse_line(paths: Collection[str], parsed: int, from_cache: int, errors: int, elapsed: float) -> str:
+def parse_line(paths: Collection[str], parsed: int, from_cache: int, errors: int, elapsed: float, pool_workers: int = 0) -> str:
+    """`pool_workers`: the parse pool's processes read the chunk ahead, and `elapsed` is the wait for them."""
     listed = f": {names(paths)}" if 0 < len(paths) <= NAMED_FILES else ""
+    how = f"in {seconds(elapsed)}" if not pool_workers else f"ahead in {plural(pool_workers, 'pool process', 'pool processes')} (waited {seconds(elapsed)})"
     return (
-        f"read {plural(len(paths), 'file')} in {seconds(elapsed)}: {parsed} parsed, {from_cache} from the parse cache, "
+        f"read {plural(len(paths), 'file')} {how}: {parsed} parsed, {from_cache} from the parse cache, "
         f"{plural(errors, 'statement')} with errors{listed}"
     )
 

@@ -9,7 +9,7 @@ from dagster import ConfigurableResource, InitResourceContext, get_dagster_logge
 
 from ingest_pipeline import settings
 from ingest_pipeline.state.ledger import Ledger
-from ingest_pipeline.state.parse_cache import ParseCache
+from ingest_pipeline.state.parse_cache import CacheSpec, ParseCache
 from ingest_pipeline.state.spool import Spool
 
 
@@ -34,10 +34,14 @@ class ParseCacheResource(ConfigurableResource):
     def open(self) -> ParseCache | None:
         if not self.enabled:
             return None
-        cache = ParseCache(Path(self.path), max_entries=self.max_entries, ttl_days=self.ttl_days, state_url=self.state_url)
+        cache = self.spec().open()
         if cache.recovered:
             get_dagster_logger().warning(f"parse cache: {cache.recovered}")
         return cache
+
+    def spec(self) -> CacheSpec | None:
+        """How another process (the parse pool's) opens this cache; None when it is off."""
+        return CacheSpec(self.path, self.max_entries, self.ttl_days, self.state_url) if self.enabled else None
 
     def open_spool(self) -> Spool:
         spool = Spool(Path(self.spool_path), state_url=self.state_url)

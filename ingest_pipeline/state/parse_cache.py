@@ -80,6 +80,19 @@ class CacheStats:
         }
 
 
+@dataclass(frozen=True)
+class CacheSpec:
+    """How another process (a parse pool's) opens the same cache."""
+
+    path: str
+    max_entries: int
+    ttl_days: float
+    state_url: str = ""
+
+    def open(self) -> ParseCache:
+        return ParseCache(Path(self.path), self.max_entries, self.ttl_days, state_url=self.state_url)
+
+
 class ParseCache:
     """One process's handle on the cache: the SQLite file at `path`, or PostgreSQL when `state_url` is set.
 

@@ -1,0 +1,169 @@
+"""Parsing a run's chunks ahead, in a pool of worker processes, while the run's own process writes.
+
+In process, a run's steps take turns: a chunk is parsed, then written, then the next one. With more
+than one worker, the run hands all its chunks to a pool when it is planned; the pool parses them in
+chunk order, small batches of files at a time (both workers share the first chunk, so the writer
+starts early), and each parse step only collects what the pool made of its chunk. Parsing and
+writing overlap, and no step process is started: the pool's processes fork from a forkserver that
+has the parser preloaded, and live as long as the run's process.
+
+A pool that breaks (a worker killed, out of memory) is reported to the caller, which parses the
+chunk itself; results are matched to their chunk by run id and chunk index.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest_pipeline.derivation import DialectRules
+from ingest_pipeline.parsing import ParsedFile, parse_files
+from ingest_pipeline.planning import FileTask
+from ingest_pipeline.processes import bulk_allocations
+from ingest_pipeline.state.parse_cache import CacheSpec, ParseCache
+
+# Files per pool task: small enough that both workers share the first chunk and a slow file holds
+# back little, large enough that each task's round trip (pickled tasks out, models back) is noise.
+BATCH_FILES = 25
+
+# Chunks parsed ahead of the one the run is writing: enough to keep the pool busy meanwhile.
+CHUNKS_AHEAD = 2
+
+# What the forkserver imports once, so that each pool process starts with the parser loaded.
+PRELOAD_MODULES = ["ingest_pipeline.parsing"]
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    """What parse_files needs besides the tasks: the same for every chunk of a run."""
+
+    source_dir: str
+    rules: DialectRules
+    cache: CacheSpec | None
+    time_budget_seconds: float | None
+    columns: bool
+    max_file_bytes: int | None
+
+
+# The parse cache each pool process keeps open between its tasks.
+_OPEN_CACHES: dict[CacheSpec, ParseCache] = {}
+
+
+def parse_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+    """One pool task: parse the files, through the parse cache when the run has one."""
+    cache = None
+    if settings.cache is not None:
+        cache = _OPEN_CACHES.get(settings.cache)
+        if cache is None:
+            cache = _OPEN_CACHES[settings.cache] = settings.cache.open()
+    with bulk_allocations():
+        return parse_files(
+            Path(settings.source_dir), tasks, settings.rules, cache, settings.time_budget_seconds, settings.columns, settings.max_file_bytes
+        )
+
+
+ParseBatch = Callable[[ParseSettings, list[FileTask]], list[ParsedFile]]
+
+
+class ParseAhead:
+    """A pool of parse processes and the runs' chunks, by (run id, chunk index). At most
+    CHUNKS_AHEAD chunks of a run are parsed before the run collects them, so a run's memory holds
+    a few chunks' models, whatever its size."""
+
+    def __init__(self, workers: int, parse: ParseBatch = parse_batch) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD_MODULES)
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(workers, mp_context=context)
+        self._parse = parse
+        self._lock = threading.Lock()
+        self._waiting: dict[str, list[tuple[int, list[FileTask], ParseSettings]]] = {}  # run id -> chunks not yet queued
+        self._queued: dict[tuple[str, int], list[Future]] = {}
+
+    def submit(self, run_id: str, chunks: list[list[FileTask]], settings: ParseSettings) -> None:
+        """Take a run's chunks; the first CHUNKS_AHEAD are queued now, the next one each time one is collected."""
+        with self._lock:
+            self._waiting[run_id] = [(index, tasks, settings) for index, tasks in enumerate(chunks)]
+            for _ in range(CHUNKS_AHEAD):
+                self._queue_next(run_id)
+
+    def _queue_next(self, run_id: str) -> None:
+        waiting = self._waiting.get(run_id)
+        if not waiting:
+            return
+        index, tasks, settings = waiting.pop(0)
+        self._queued[(run_id, index)] = [
+            self._pool.submit(self._parse, settings, tasks[start : start + BATCH_FILES]) for start in range(0, len(tasks), BATCH_FILES)
+        ]
+
+    def queued(self, run_id: str) -> list[int]:
+        """The run's chunks given to the pool processes and not collected yet."""
+        with self._lock:
+            return sorted(index for run, index in self._queued if run == run_id)
+
+    def has(self, run_id: str, index: int) -> bool:
+        with self._lock:
+            return (run_id, index) in self._queued or any(i == index for i, _, _ in self._waiting.get(run_id, []))
+
+    def collect(self, run_id: str, index: int) -> list[ParsedFile]:
+        """The chunk's parsed files, in task order, once the pool has parsed them all. Raises
+        BrokenProcessPool when a pool process died; KeyError when the chunk was never given."""
+        with self._lock:
+            while (run_id, index) not in self._queued:  # collected out of order: queue up to it
+                if not self._waiting.get(run_id):
+                    raise KeyError((run_id, index))
+                self._queue_next(run_id)
+            futures = self._queued.pop((run_id, index))
+            self._queue_next(run_id)
+        try:
+            return [parsed for future in futures for parsed in future.result()]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def forget(self, run_id: str) -> None:
+        """Drop a run's chunks that no step collected (a failed or interrupted run)."""
+        with self._lock:
+            self._waiting.pop(run_id, None)
+            for key in [k for k in self._queued if k[0] == run_id]:
+                for future in self._queued.pop(key):
+                    future.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# One pool per process, reused by the runs that process executes (a run worker executes one).
+_POOL: ParseAhead | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def pool(workers: int) -> ParseAhead:
+    """This process's pool with `workers` processes (a pool of another size is replaced)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None and _POOL.workers != workers:
+            _POOL.close()
+            _POOL = None
+        if _POOL is None:
+            _POOL = ParseAhead(workers)
+        return _POOL
+
+
+def current() -> ParseAhead | None:
+    """This process's pool, when a run here started one."""
+    return _POOL
+
+
+def discard() -> None:
+    """Close this process's pool: after it broke, the next run starts a fresh one."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.close()
+            _POOL = None

@@ -1,0 +1,131 @@
+"""The parse pool: real worker processes parse a run's chunks ahead, as the run's process would."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from ingest_pipeline import parse_ahead
+from ingest_pipeline.derivation import DialectRules
+from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, ParseSettings, parse_batch
+from ingest_pipeline.parsing import ParsedFile, parse_files
+from ingest_pipeline.planning import FileTask
+from ingest_pipeline.sources import sha256_bytes
+from ingest_pipeline.state.parse_cache import CacheSpec
+from ingest_pipeline_tests.support import write_chain_corpus
+
+
+def tasks_for(folder: Path) -> list[FileTask]:
+    tasks = []
+    for path in sorted(folder.rglob("*.sql")):
+        raw = path.read_bytes()
+        key = path.relative_to(folder).as_posix()
+        tasks.append(FileTask(key, sha256_bytes(raw), len(raw), path.stat().st_mtime_ns))
+    return tasks
+
+
+def settings_for(folder: Path, cache: CacheSpec | None) -> ParseSettings:
+    return ParseSettings(str(folder), DialectRules(""), cache, None, True, None)
+
+
+def as_compared(parsed: list[ParsedFile]) -> list[tuple]:
+    return [(p.task.path, p.key, p.derivation, p.read_error, p.lineage) for p in parsed]
+
+
+def die_on_second_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+    """A pool process killed mid-run (as the kernel's OOM killer would)."""
+    if any(t.path.endswith("0030.sql") for t in tasks):
+        os._exit(1)
+    return parse_batch(settings, tasks)
+
+
+def record_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+    """Leaves a mark per parsed file in the source folder's `parsed/` folder."""
+    for task in tasks:
+        (Path(settings.source_dir) / "parsed" / task.path).touch()
+    return parse_batch(settings, tasks)
+
+
+@pytest.fixture
+def pool():
+    pool = ParseAhead(2)
+    yield pool
+    pool.close()
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["parse cache", "no cache"])
+def test_the_pool_parses_each_chunk_as_the_run_process_would(tmp_path, pool, cached):
+    folder = write_chain_corpus(tmp_path / "corpus", 60)
+    tasks = tasks_for(folder)
+    spec = CacheSpec(str(tmp_path / "cache.db"), 1000, 30.0) if cached else None
+    chunks = [tasks[:35], tasks[35:]]
+
+    pool.submit("run-1", chunks, settings_for(folder, spec))
+    ahead = [pool.collect("run-1", 0), pool.collect("run-1", 1)]
+
+    expected = [parse_files(folder, chunk, DialectRules(""), None) for chunk in chunks]
+    assert [as_compared(c) for c in ahead] == [as_compared(c) for c in expected]
+    assert not any(p.from_cache for chunk in ahead for p in chunk)
+    if cached:  # what the pool parsed is in the run's parse cache
+        again = parse_files(folder, tasks, DialectRules(""), spec.open())
+        assert all(p.from_cache for p in again)
+
+
+def test_a_run_has_at_most_chunks_ahead_queued_beyond_what_it_collected(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 6)
+    (folder / "parsed").mkdir()
+    chunks = [[task] for task in tasks_for(folder)]
+    pool = ParseAhead(2, parse=record_batch)
+    try:
+        pool.submit("run-1", chunks, settings_for(folder, None))
+        assert pool.queued("run-1") == list(range(CHUNKS_AHEAD))
+        pool.collect("run-1", 0)
+        assert pool.queued("run-1") == list(range(1, CHUNKS_AHEAD + 1))
+        pool.collect("run-1", 4)  # out of order: queued up to it
+        assert pool.queued("run-1") == [1, 2, 3, 5]
+        for index in (1, 2, 3, 5):
+            pool.collect("run-1", index)
+        assert sorted(p.name for p in (folder / "parsed").iterdir()) == sorted(t.path for [t] in chunks)
+    finally:
+        pool.close()
+
+
+def test_a_pool_process_that_dies_breaks_the_pool(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 60)
+    tasks = tasks_for(folder)
+    pool = ParseAhead(2, parse=die_on_second_batch)
+    try:
+        pool.submit("run-1", [tasks], settings_for(folder, None))
+        with pytest.raises(BrokenProcessPool):
+            pool.collect("run-1", 0)
+    finally:
+        pool.close()
+
+
+def test_forgetting_a_run_drops_its_chunks(tmp_path, pool):
+    folder = write_chain_corpus(tmp_path / "corpus", 4)
+    chunks = [[task] for task in tasks_for(folder)]
+    pool.submit("run-1", chunks, settings_for(folder, None))
+    pool.submit("run-2", chunks[:1], settings_for(folder, None))
+
+    pool.forget("run-1")
+
+    assert [pool.has("run-1", index) for index in range(4)] == [False] * 4
+    assert pool.queued("run-1") == []
+    assert [p.task.path for p in pool.collect("run-2", 0)] == [chunks[0][0].path]
+    with pytest.raises(KeyError):
+        pool.collect("run-1", 3)
+
+
+def test_the_process_pool_is_replaced_when_the_worker_count_changes():
+    try:
+        two = parse_ahead.pool(2)
+        assert parse_ahead.pool(2) is two and parse_ahead.current() is two
+        three = parse_ahead.pool(3)
+        assert three is not two and three.workers == 3 and parse_ahead.current() is three
+    finally:
+        parse_ahead.discard()
+    assert parse_ahead.current() is None
