@@ -8,8 +8,9 @@ there (always stopped at the end), and measures:
   workers        the parse phase with 1 vs 2 worker processes (planning.split_into_chunks + parse_files)
   baseline       the unoptimised "before": in process, parse cache off, one Neo4j transaction per entity
                  (on a sample of the corpus when it is large, scaled to the full corpus and labelled so)
-  cold           parse cache on, batched writes, empty cache and empty graph: in process (workers=1) and
-                 with the multiprocess executor (2 workers) through dagster.execute_job
+  cold           parse cache on, batched writes, empty cache and empty graph: in process (workers=1), in
+                 process with 2 workers (a parse pool parses while the run writes), and with the
+                 multiprocess executor (2 workers) through dagster.execute_job
   warm           nothing changed: every file skipped through the ledger
   touch 1%       1% of the files changed (so their sha256 changes)
   single file    one changed file: a full-folder run, and a run given just that path
@@ -89,6 +90,8 @@ TARGETS = (
      "batched rows/s over the per-entity baseline's; 36.6 before this target (docs/performance.md)"),
     ("multiprocess (2 workers) faster than in process", "cold_multiprocess_2_vs_in_process", "<", 1.0,
      "cold 1000 files: multiprocess executor wall / in-process wall"),
+    ("2 workers faster than 1 in process (parse pool)", "cold_in_process_2_vs_1", "<", 1.0,
+     "cold 1000 files in process: 2 workers (parse pool) wall / 1 worker wall"),
     ("bigquery-etl CLI: 2 workers >= 1.5x 1 worker", "bigquery_etl_cli_workers_speedup", ">=", 1.5,
      "cold `dagster job execute`, INGEST_WORKERS=1 wall / INGEST_WORKERS=2 wall"),
     ("peak RSS <= 500 MB per 1000 files (scale curve)", "scale_peak_rss_mb_per_1000_files", "<=", 500.0,
@@ -887,6 +890,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bench.notes.append(f"column-lineage-off scenario skipped: {str(error)[:300]}")
             bench.log("  skipped (the job has no column_lineage switch)")
 
+        # In process with 2 workers: the run's process writes while a parse pool (parse_ahead.py) parses.
+        bench.log(f"cold, in process, 2 workers (parse pool), x{1 if quick else 2}")
+        scenarios["cold_in_process_2"] = cold_runs(
+            "cold-pool", 1 if quick else 2, {"workers": 2}, lambda r: str(bench.tmp / f"state-pool-{r}")
+        )
+
         touch_count = max(1, files // 100)
         # An untimed first change: Neo4j replans its queries once after the cold load changed the graph's
         # statistics; a long-lived deployment has paid that already.
@@ -1115,6 +1124,9 @@ def ratios(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     cold_rows, base_rows = s.get("cold_in_process", {}).get("neo4j_rows_per_s"), s.get("baseline", {}).get("neo4j_rows_per_s")
     if cold_rows and base_rows:
         add("neo4j_batched_vs_per_entity_rows_per_s", cold_rows / base_rows, "higher", "Neo4j rows/s, batched / one transaction per entity")
+    pool = s.get("cold_in_process_2", {}).get("wall_s")
+    if pool and cold:
+        add("cold_in_process_2_vs_1", pool / cold, "lower", "cold in process: 2 workers (parse pool) wall / 1 worker wall")
     mp = s.get("cold_multiprocess_2", {}).get("wall_s")
     if mp and cold:
         add("cold_multiprocess_2_vs_in_process", mp / cold, "lower", "cold multiprocess (2 workers) wall / cold in-process wall")
@@ -1283,6 +1295,7 @@ def report(results: dict[str, Any]) -> str:
     row("cold, in process (workers=1)", s.get("cold_in_process"))
     row("cold, in process, parse cache off", s.get("cold_in_process_no_cache"))
     row("cold, in process, column lineage off", s.get("cold_in_process_tables_only"))
+    row("cold, in process, 2 workers (parse pool)", s.get("cold_in_process_2"))
     row("cold, multiprocess (2 workers)", s.get("cold_multiprocess_2"))
     row("cold, multiprocess, plain config", s.get("cold_multiprocess_2_plain"))
     row("warm (nothing changed)", s.get("warm"), s.get("incremental_rss"))
@@ -1353,6 +1366,7 @@ SCENARIO_ROWS = (
     ("cold_in_process", "cold, in process (workers=1)", None),
     ("cold_in_process_no_cache", "cold, in process, parse cache off", None),
     ("cold_in_process_tables_only", "cold, in process, column lineage off", None),
+    ("cold_in_process_2", "cold, in process, 2 workers (parse pool)", None),
     ("cold_multiprocess_2", "cold, multiprocess executor, 2 workers", None),
     ("cold_multiprocess_2_plain", "cold, multiprocess, plain config", None),
     ("warm", "warm (nothing changed)", "incremental_rss"),

@@ -1,11 +1,10 @@
 """Parsing a run's chunks ahead, in a pool of worker processes, while the run's own process writes.
 
 In process, a run's steps take turns: a chunk is parsed, then written, then the next one. With more
-than one worker, the run hands all its chunks to a pool when it is planned; the pool parses them in
-chunk order, small batches of files at a time (both workers share the first chunk, so the writer
-starts early), and each parse step only collects what the pool made of its chunk. Parsing and
-writing overlap, and no step process is started: the pool's processes fork from a forkserver that
-has the parser preloaded, and live as long as the run's process.
+than one worker, the run is planned as a small lead chunk and the usual chunks; its first parse step
+parses the lead chunk itself and hands the others to a pool, which parses them in chunk order, small
+batches of files at a time, while the run writes what is ready. No step process is started: the
+pool's processes fork from a forkserver and live as long as the run's process.
 
 A pool that breaks (a worker killed, out of memory) is reported to the caller, which parses the
 chunk itself; results are matched to their chunk by run id and chunk index.
@@ -29,6 +28,10 @@ from ingest_pipeline.state.parse_cache import CacheSpec, ParseCache
 # Files per pool task: small enough that both workers share the first chunk and a slow file holds
 # back little, large enough that each task's round trip (pickled tasks out, models back) is noise.
 BATCH_FILES = 25
+
+# Files of a run's first chunk, which its own step parses while the pool starts (about as long as
+# the pool's processes take to import the parser and the run's main module).
+LEAD_FILES = 100
 
 # Chunks parsed ahead of the one the run is writing: enough to keep the pool busy meanwhile.
 CHUNKS_AHEAD = 2
@@ -84,10 +87,11 @@ class ParseAhead:
         self._waiting: dict[str, list[tuple[int, list[FileTask], ParseSettings]]] = {}  # run id -> chunks not yet queued
         self._queued: dict[tuple[str, int], list[Future]] = {}
 
-    def submit(self, run_id: str, chunks: list[list[FileTask]], settings: ParseSettings) -> None:
-        """Take a run's chunks; the first CHUNKS_AHEAD are queued now, the next one each time one is collected."""
+    def submit(self, run_id: str, chunks: list[tuple[int, list[FileTask]]], settings: ParseSettings) -> None:
+        """Take a run's chunks (index, tasks); the first CHUNKS_AHEAD are queued now, the next one each
+        time one is collected."""
         with self._lock:
-            self._waiting[run_id] = [(index, tasks, settings) for index, tasks in enumerate(chunks)]
+            self._waiting[run_id] = [(index, tasks, settings) for index, tasks in chunks]
             for _ in range(CHUNKS_AHEAD):
                 self._queue_next(run_id)
 
@@ -104,6 +108,10 @@ class ParseAhead:
         """The run's chunks given to the pool processes and not collected yet."""
         with self._lock:
             return sorted(index for run, index in self._queued if run == run_id)
+
+    def knows(self, run_id: str) -> bool:
+        with self._lock:
+            return bool(self._waiting.get(run_id)) or any(run == run_id for run, _ in self._queued)
 
     def has(self, run_id: str, index: int) -> bool:
         with self._lock:
@@ -138,6 +146,13 @@ class ParseAhead:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def lead_chunk(tasks: list[FileTask], files: int) -> tuple[list[FileTask], list[FileTask]]:
+    """A small first chunk spread evenly over the tasks, and the others. Its step parses it while
+    the pool starts, so the writer starts on it early."""
+    stride = max(1, -(-len(tasks) // max(1, files)))
+    return tasks[::stride], [task for i, task in enumerate(tasks) if i % stride]
+
+
 # One pool per process, reused by the runs that process executes (a run worker executes one).
 _POOL: ParseAhead | None = None
 _POOL_LOCK = threading.Lock()
@@ -158,6 +173,37 @@ def pool(workers: int) -> ParseAhead:
 def current() -> ParseAhead | None:
     """This process's pool, when a run here started one."""
     return _POOL
+
+
+# Runs planned in this process whose chunks a pool may parse: run id -> (workers, chunks, settings).
+_OFFERS: dict[str, tuple[int, list[tuple[int, list[FileTask]]], ParseSettings]] = {}
+
+
+def offer(run_id: str, chunks: list[list[FileTask]], settings: ParseSettings, workers: int) -> None:
+    """Offer a run's chunks but the first (the lead chunk, which its own step parses while the pool
+    starts), when it is planned. The planning step cannot tell where the run's parse steps will execute
+    (auto chooses when the run starts); the first one that executes in this process takes the
+    offer up. A step process that planned exits with its offer."""
+    if len(chunks) > 1:
+        _OFFERS[run_id] = (workers, list(enumerate(chunks))[1:], settings)
+
+
+def for_run(run_id: str, say: Callable[[str], None]) -> ParseAhead | None:
+    """The pool parsing the run's chunks: started (or reused) by the run's first parse step in the
+    process that planned it; None when the run offered none."""
+    taken = _OFFERS.pop(run_id, None)
+    if taken is not None:
+        workers, chunks, settings = taken
+        pool(workers).submit(run_id, chunks, settings)
+        say(f"parsing ahead in {workers} pool processes: each chunk is written while the next ones are parsed")
+    return _POOL if _POOL is not None and _POOL.knows(run_id) else None
+
+
+def forget(run_id: str) -> None:
+    """Drop what a finished (or failed) run left: its offer, its chunks no step collected."""
+    _OFFERS.pop(run_id, None)
+    if _POOL is not None:
+        _POOL.forget(run_id)
 
 
 def discard() -> None:

@@ -12,7 +12,7 @@ from dagster import execute_job, instance_for_test, reconstructable
 from ingest_pipeline import parse_ahead
 from ingest_pipeline.jobs import ingest as ingest_ops
 from ingest_pipeline.jobs.assets import files_in_reach, ingest_run_config
-from ingest_pipeline.jobs.executor import EXECUTION_TAG, IN_PROCESS_CONFIG, multiprocess_config, runs_in_process
+from ingest_pipeline.jobs.executor import IN_PROCESS_CONFIG, multiprocess_config, runs_in_process
 from ingest_pipeline.parse_ahead import ParseAhead
 from ingest_pipeline_tests.support import (
     JOB_EXECUTE,
@@ -26,7 +26,7 @@ from ingest_pipeline_tests.support import (
     write_chain_corpus,
     write_star_chain_corpus,
 )
-from ingest_pipeline_tests.test_parse_ahead import die_on_second_batch
+from ingest_pipeline_tests.test_parse_ahead import die
 
 
 def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
@@ -116,19 +116,20 @@ def test_auto_counts_the_files_a_run_can_touch(tmp_path, monkeypatch, job, confi
 def parse_pool(monkeypatch):
     """Runs of any size parse ahead when they may; the pool is closed afterwards."""
     monkeypatch.setattr(ingest_ops, "PARSE_AHEAD_MIN_FILES", 1)
+    monkeypatch.setattr(parse_ahead, "LEAD_FILES", 5)
     yield
     parse_ahead.discard()
 
 
 def auto_run(neo4j, tmp_path: Path, corpus: Path, state: str, **config):
-    """An auto-executor run through execute_job: its success, graph metadata, tags and log lines."""
+    """An auto-executor run through execute_job: its success, graph metadata and log lines."""
     home = tmp_path / f"home-{state}"
     home.mkdir()
     with instance_for_test(temp_dir=str(home)) as instance:
         run_config = {**ingest_run_config(source_dir=str(corpus), **config), "resources": resource_config(neo4j, tmp_path / state)}
         with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
             logs = [r.user_message for r in instance.all_logs(result.run_id)]
-            return result.success, graph_metadata(result), instance.get_run_by_id(result.run_id).tags, logs
+            return result.success, graph_metadata(result), logs
 
 
 def test_in_process_with_two_workers_parses_ahead_and_builds_the_same_graph(neo4j, resources, tmp_path, parse_pool):
@@ -137,13 +138,16 @@ def test_in_process_with_two_workers_parses_ahead_and_builds_the_same_graph(neo4
     serial = graph_snapshot(neo4j)
     neo4j.query("MATCH (n) DETACH DELETE n")
 
-    success, metadata, tags, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=7)
+    success, metadata, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=7)
 
     assert success and graph_snapshot(neo4j) == serial
     assert ledger_ingested(tmp_path / "state" / "ledger.db") == 40
-    assert tags[EXECUTION_TAG] == "in_process"
-    assert (metadata["executor"], metadata["workers"], metadata["parse_pool_workers"], metadata["chunks"]) == ("in_process", 2, 2, 6)
-    assert sum("ahead in 2 pool processes" in line for line in logs) == 6
+    assert [line for line in logs if line.startswith("parsing ahead")] == [
+        "parsing ahead in 2 pool processes: each chunk is written while the next ones are parsed"
+    ]
+    # A lead chunk of 5 files parsed by its step, then 6 chunks (40 files / chunk_max_files 7, to a multiple of 2) by the pool.
+    assert (metadata["executor"], metadata["workers"], metadata["parse_pool_workers"], metadata["chunks"]) == ("in_process", 2, 2, 7)
+    assert sum(line.startswith("read ") and "ahead in 2 pool processes" in line for line in logs) == 6
 
 
 def test_a_parse_pool_that_breaks_mid_run_leaves_the_chunks_to_the_steps(neo4j, resources, tmp_path, parse_pool):
@@ -152,9 +156,9 @@ def test_a_parse_pool_that_breaks_mid_run_leaves_the_chunks_to_the_steps(neo4j, 
     serial = graph_snapshot(neo4j)
     neo4j.query("MATCH (n) DETACH DELETE n")
     parse_ahead.discard()
-    parse_ahead._POOL = ParseAhead(2, parse=die_on_second_batch)  # f0030.sql kills its pool process
+    parse_ahead._POOL = ParseAhead(2, parse=die)  # its processes die on their first batch
 
-    success, _, _, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=30)
+    success, _, logs = auto_run(neo4j, tmp_path, corpus, "state", workers=2, chunk_max_files=30)
 
     assert success and graph_snapshot(neo4j) == serial
     assert ledger_ingested(tmp_path / "state" / "ledger.db") == 60

@@ -10,7 +10,7 @@ import pytest
 
 from ingest_pipeline import parse_ahead
 from ingest_pipeline.derivation import DialectRules
-from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, ParseSettings, parse_batch
+from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, ParseSettings, lead_chunk, parse_batch
 from ingest_pipeline.parsing import ParsedFile, parse_files
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.sources import sha256_bytes
@@ -42,6 +42,10 @@ def die_on_second_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[
     return parse_batch(settings, tasks)
 
 
+def die(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+    os._exit(1)
+
+
 def record_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
     """Leaves a mark per parsed file in the source folder's `parsed/` folder."""
     for task in tasks:
@@ -63,7 +67,7 @@ def test_the_pool_parses_each_chunk_as_the_run_process_would(tmp_path, pool, cac
     spec = CacheSpec(str(tmp_path / "cache.db"), 1000, 30.0) if cached else None
     chunks = [tasks[:35], tasks[35:]]
 
-    pool.submit("run-1", chunks, settings_for(folder, spec))
+    pool.submit("run-1", list(enumerate(chunks)), settings_for(folder, spec))
     ahead = [pool.collect("run-1", 0), pool.collect("run-1", 1)]
 
     expected = [parse_files(folder, chunk, DialectRules(""), None) for chunk in chunks]
@@ -80,7 +84,7 @@ def test_a_run_has_at_most_chunks_ahead_queued_beyond_what_it_collected(tmp_path
     chunks = [[task] for task in tasks_for(folder)]
     pool = ParseAhead(2, parse=record_batch)
     try:
-        pool.submit("run-1", chunks, settings_for(folder, None))
+        pool.submit("run-1", list(enumerate(chunks)), settings_for(folder, None))
         assert pool.queued("run-1") == list(range(CHUNKS_AHEAD))
         pool.collect("run-1", 0)
         assert pool.queued("run-1") == list(range(1, CHUNKS_AHEAD + 1))
@@ -98,7 +102,7 @@ def test_a_pool_process_that_dies_breaks_the_pool(tmp_path):
     tasks = tasks_for(folder)
     pool = ParseAhead(2, parse=die_on_second_batch)
     try:
-        pool.submit("run-1", [tasks], settings_for(folder, None))
+        pool.submit("run-1", [(0, tasks)], settings_for(folder, None))
         with pytest.raises(BrokenProcessPool):
             pool.collect("run-1", 0)
     finally:
@@ -108,8 +112,8 @@ def test_a_pool_process_that_dies_breaks_the_pool(tmp_path):
 def test_forgetting_a_run_drops_its_chunks(tmp_path, pool):
     folder = write_chain_corpus(tmp_path / "corpus", 4)
     chunks = [[task] for task in tasks_for(folder)]
-    pool.submit("run-1", chunks, settings_for(folder, None))
-    pool.submit("run-2", chunks[:1], settings_for(folder, None))
+    pool.submit("run-1", list(enumerate(chunks)), settings_for(folder, None))
+    pool.submit("run-2", [(0, chunks[0])], settings_for(folder, None))
 
     pool.forget("run-1")
 
@@ -129,3 +133,40 @@ def test_the_process_pool_is_replaced_when_the_worker_count_changes():
     finally:
         parse_ahead.discard()
     assert parse_ahead.current() is None
+
+
+def test_a_run_offer_is_taken_up_by_its_first_parse_step_in_the_planning_process(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 3)
+    chunks = [[task] for task in tasks_for(folder)]
+    said: list[str] = []
+    try:
+        parse_ahead.offer("run-one-chunk", [[t for [t] in chunks]], settings_for(folder, None), workers=2)
+        assert parse_ahead.for_run("run-one-chunk", said.append) is None  # its only step parses it
+        parse_ahead.offer("run-1", chunks, settings_for(folder, None), workers=2)
+        parse_ahead.offer("run-2", chunks, settings_for(folder, None), workers=2)
+        assert parse_ahead.for_run("run-0", said.append) is None  # offered nothing: its steps parse
+
+        pool = parse_ahead.for_run("run-1", said.append)
+        assert pool is not None and pool.workers == 2 and parse_ahead.for_run("run-1", said.append) is pool
+        assert said == ["parsing ahead in 2 pool processes: each chunk is written while the next ones are parsed"]
+        assert not pool.has("run-1", 0)  # the first chunk's step parses it while the pool starts
+        assert [pool.collect("run-1", i)[0].task.path for i in (1, 2)] == [c[0].path for c in chunks[1:]]
+
+        parse_ahead.forget("run-2")  # failed before its first parse step
+        assert parse_ahead.for_run("run-2", said.append) is None and len(said) == 1
+    finally:
+        parse_ahead.discard()
+
+
+@pytest.mark.parametrize(
+    ("tasks", "files", "lead"),
+    [(10, 5, [0, 2, 4, 6, 8]), (10, 3, [0, 4, 8]), (10, 10, list(range(10))), (10, 50, list(range(10))), (0, 5, [])],
+    ids=["half", "spread", "all", "fewer-than-asked", "none"],
+)
+def test_the_lead_chunk_is_spread_over_the_run_and_the_rest_keeps_every_other_task(tasks, files, lead):
+    planned = [FileTask(f"f{i:02d}.sql", "0" * 64, 1, 0) for i in range(tasks)]
+
+    first, rest = lead_chunk(planned, files)
+
+    assert [planned.index(t) for t in first] == lead
+    assert sorted(first + rest, key=lambda t: t.path) == planned and not set(t.path for t in first) & set(t.path for t in rest)

@@ -83,18 +83,6 @@ def runs_in_process(files: int | None, max_files: int, workers: int | None) -> b
     return (workers is not None and workers <= 1) or (files is not None and files < max_files)
 
 
-# The run tag that says where `auto` put the run's steps: "in_process" or "multiprocess".
-EXECUTION_TAG = "ingest/execution"
-
-
-def steps_run_in_process(execution: Mapping[str, Any], run_tags: Mapping[str, str]) -> bool:
-    """Whether a run's steps execute in its own process, from its executor config and (for auto,
-    which chooses when the run starts) the run's EXECUTION_TAG."""
-    if "auto" in execution:
-        return run_tags.get(EXECUTION_TAG) == "in_process"
-    return "in_process" in execution
-
-
 def default_config() -> dict[str, Any]:
     """The executor INGEST_EXECUTOR names, as run config (runs that say nothing else get it)."""
     choice = INGEST_EXECUTOR.current()
@@ -174,7 +162,6 @@ class SizedExecutor(Executor):
         else:
             why = f"{what} ({'fewer than' if in_process else 'not fewer than'} in_process_max_files={self._max_files})"
         plan_context.log.info(f"executor: {'in process' if in_process else 'multiprocess'} — {why}")
-        plan_context.instance.add_run_tags(run.run_id, {EXECUTION_TAG: "in_process" if in_process else "multiprocess"})
         yield from (self._in_process if in_process else self._multiprocess).execute(plan_context, execution_plan)
 
 

@@ -35,7 +35,7 @@ from pydantic import Field
 from ingest_pipeline import dead_letters, handoff, parse_ahead, table_assets, writer_slot
 from ingest_pipeline.jobs import summary as run_summary
 from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
-from ingest_pipeline.jobs.executor import default_config, steps_run_in_process, worker_count
+from ingest_pipeline.jobs.executor import default_config, worker_count
 from ingest_pipeline.graph import health, table_state
 from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.lineage import FileLineage
@@ -194,7 +194,13 @@ def plan_batch(
         workers = config.workers or worker_count()
         # A multiple of the workers: the last round of parse steps keeps every worker busy.
         chunk_count = math.ceil(max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files))) / workers) * workers
-        chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
+        ahead = workers > 1 and len(plan.tasks) >= PARSE_AHEAD_MIN_FILES and "celery" not in _execution(context)
+        if ahead:
+            # A small first chunk, parsed by its own step while the pool starts, lets the writer start early.
+            lead, rest = parse_ahead.lead_chunk(plan.tasks, parse_ahead.LEAD_FILES)
+            chunks = [lead, *split_into_chunks(rest, chunk_count)]
+        else:
+            chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
         active = float(min(workers, len([c for c in chunks if c])))
         push_metrics(
             prometheus, state, context.log, source="workers", names=WORKER_METRICS, gauges={"active_workers": active}, announce=False
@@ -202,12 +208,11 @@ def plan_batch(
     finally:
         state.close()
     _log_plan(context, plan)
-    if _parses_ahead(context, workers, len(plan.tasks)):
+    if ahead:
         parse_settings = parse_ahead.ParseSettings(
             str(source_dir), rules, parse_cache.spec(), config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes
         )
-        parse_ahead.pool(workers).submit(context.run_id, chunks, parse_settings)
-        context.log.info(f"parsing ahead in {workers} processes: each chunk is written while the next ones are parsed")
+        parse_ahead.offer(context.run_id, chunks, parse_settings, workers)
     yield Output(plan, "plan")
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
@@ -220,17 +225,10 @@ def plan_batch(
         )
 
 
-# Fewer files parse faster in the run's process than a pool starts (forkserver and parser imports).
+# A run with more than one worker and at least this many files offers its chunks to a parse pool
+# (parse_ahead), taken up if its steps execute in the planning process; fewer files parse faster
+# in that process than a pool starts (forkserver and parser imports).
 PARSE_AHEAD_MIN_FILES = 300
-
-
-def _parses_ahead(context: OpExecutionContext, workers: int, files: int) -> bool:
-    """Whether a pool parses the run's chunks ahead of its writer: more than one worker, enough
-    files to repay the pool's start, and the run's steps executing in this process."""
-    if workers <= 1 or files < PARSE_AHEAD_MIN_FILES:
-        return False
-    run = context.instance.get_run_by_id(context.run_id)
-    return steps_run_in_process(_execution(context), run.tags if run else {})
 
 
 def _execution(context: OpExecutionContext) -> dict:
@@ -288,8 +286,8 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     started = time.perf_counter()
     # Without a cache, a writer in another process finds the models in the run's spool.
     shared = _steps_share_process(context, chunk)
-    pool = parse_ahead.current()
-    parsed = _parsed_ahead(context, chunk, pool) if shared and pool is not None else None
+    pool = parse_ahead.for_run(context.run_id, context.log.info) if shared else None
+    parsed = _parsed_ahead(context, chunk, pool) if pool is not None else None
     pool_workers = pool.workers if parsed is not None and pool is not None else 0
     if parsed is None:
         parsed = _parse_here(chunk, parse_cache)
@@ -637,9 +635,7 @@ def _finish_graph(
         context.log.info(f"{len(outside)} file(s) read a table whose definition changed; the next run refreshes their columns")
     spool = parse_cache.open_spool() if not parse_cache.enabled else None
     handoff.forget(context.run_id, spool)
-    pool = parse_ahead.current()
-    if pool is not None:
-        pool.forget(context.run_id)
+    parse_ahead.forget(context.run_id)
     if spool is not None:
         spool.close()
     return finish
