@@ -203,7 +203,8 @@ INGEST_DIALECT = Setting(
     "INGEST_DIALECT", DIALECT, "", "parsing", "Default sqlglot dialect; a first-line `-- dialect: <name>` comment wins."
 )
 INGEST_WORKERS = Setting(
-    "INGEST_WORKERS", integer(0), 0, "parsing", "Parse chunks (and worker processes) per run; 0 = the CPU count."
+    "INGEST_WORKERS", integer(0), 0, "parsing",
+    "Parse chunks and worker processes per run (step processes, or a parse pool when the run executes in process); 0 = the CPU count."
 )
 INGEST_CHUNK_MAX_FILES = Setting(
     "INGEST_CHUNK_MAX_FILES", integer(1), 1000, "parsing", "Upper bound of files per parse step; a terminated run stops between steps."
