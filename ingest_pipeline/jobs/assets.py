@@ -1,6 +1,6 @@
 """The lineage product as Dagster assets, and the jobs that materialize them under their old names.
 
-`sql_lineage_graph` is a graph-backed asset around the ops of jobs/ingest.py (plan -> parse fan-out
+`sql_lineage_graph` is a graph-backed asset around the ops wired in jobs/ingest.py (plan -> parse fan-out
 -> the single writer in the `neo4j_writer` pool, with its retry policy -> report); its run config
 is the asset's own (`ops: {sql_lineage_graph: {config: {source_dir: ...}}}`), whatever ops it is
 made of. `ingest_sql_files` and `replay_failed` materialize it, its checks (jobs/checks.py) run

@@ -91,6 +91,11 @@ def default_config() -> dict[str, Any]:
     return {"auto": AUTO_CONFIG, "in_process": IN_PROCESS_CONFIG}.get(choice) or multiprocess_config()
 
 
+def execution_of(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's executor config: what its run config says, else INGEST_EXECUTOR's default."""
+    return (run_config.get("execution") or {}).get("config") or default_config()
+
+
 def _base_field(mode: str) -> Field:
     """The mode's own config field, as Dagster's multi_or_in_process_executor declares it."""
     return multi_or_in_process_executor.config_schema.config_type.fields[mode]

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetSelection, MaterializeResult, Sc
 from dagster import DefaultScheduleStatus
 
 from ingest_pipeline.jobs.assets import GROUP
-from ingest_pipeline.jobs.ingest import CACHE_ASSET
+from ingest_pipeline.jobs.report import CACHE_ASSET
 from ingest_pipeline.resources import ParseCacheResource
 from ingest_pipeline.settings import CACHE_MAINTENANCE_CRON, INGEST_ASSET_OWNERS
 
