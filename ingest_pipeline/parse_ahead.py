@@ -13,6 +13,7 @@ chunk itself; results are matched to their chunk by run id and chunk index.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -56,6 +57,15 @@ class ParseSettings:
 _OPEN_CACHES: dict[CacheSpec, ParseCache] = {}
 
 
+# Niceness of the pool's processes: the run's process (the single writer) and a local Neo4j, which
+# bound the run, get the cores first; the pool parses with what they leave.
+POOL_NICENESS = 10
+
+
+def _yield_to_the_writer() -> None:
+    os.nice(POOL_NICENESS)
+
+
 def parse_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
     """One pool task: parse the files, through the parse cache when the run has one."""
     cache = None
@@ -81,7 +91,7 @@ class ParseAhead:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD_MODULES)
         self.workers = workers
-        self._pool = ProcessPoolExecutor(workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_yield_to_the_writer)
         self._parse = parse
         self._lock = threading.Lock()
         self._waiting: dict[str, list[tuple[int, list[FileTask], ParseSettings]]] = {}  # run id -> chunks not yet queued
