@@ -46,6 +46,10 @@ def die(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
     os._exit(1)
 
 
+def niceness(settings: ParseSettings, tasks: list[FileTask]) -> list[int]:
+    return [os.nice(0)]
+
+
 def record_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
     """Leaves a mark per parsed file in the source folder's `parsed/` folder."""
     for task in tasks:
@@ -105,6 +109,16 @@ def test_a_pool_process_that_dies_breaks_the_pool(tmp_path):
         pool.submit("run-1", [(0, tasks)], settings_for(folder, None))
         with pytest.raises(BrokenProcessPool):
             pool.collect("run-1", 0)
+    finally:
+        pool.close()
+
+
+def test_pool_processes_yield_the_cores_to_the_writer(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 1)
+    pool = ParseAhead(1, parse=niceness)
+    try:
+        pool.submit("run-1", [(0, tasks_for(folder))], settings_for(folder, None))
+        assert pool.collect("run-1", 0) == [min(os.nice(0) + parse_ahead.POOL_NICENESS, 19)]
     finally:
         pool.close()
 
