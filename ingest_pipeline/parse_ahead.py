@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,20 @@ _OPEN_CACHES: dict[CacheSpec, ParseCache] = {}
 POOL_NICENESS = 10
 
 
-def _yield_to_the_writer() -> None:
+def _start_pool_process(run_process: Connection) -> None:
+    """Yield the cores to the writer, and leave with the run's process: killed (SIGKILL, OOM), it
+    closes nothing, and a pool process would otherwise wait for work forever (and keep the
+    forkserver alive)."""
     os.nice(POOL_NICENESS)
+    threading.Thread(target=_exit_with, args=(run_process,), name="exit-with-the-run", daemon=True).start()
+
+
+def _exit_with(run_process: Connection) -> None:
+    try:
+        run_process.recv_bytes()  # nothing is ever sent: returns or raises when the run's process is gone
+    except (EOFError, OSError):
+        pass
+    os._exit(0)
 
 
 def parse_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
@@ -91,7 +104,9 @@ class ParseAhead:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD_MODULES)
         self.workers = workers
-        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_yield_to_the_writer)
+        # The run's process holds the only writing end: the pool's processes see it close when it exits.
+        lifeline, self._lifeline = context.Pipe(duplex=False)
+        self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_process, initargs=(lifeline,))
         self._parse = parse
         self._lock = threading.Lock()
         self._waiting: dict[str, list[tuple[int, list[FileTask], ParseSettings]]] = {}  # run id -> chunks not yet queued
@@ -154,6 +169,7 @@ class ParseAhead:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._lifeline.close()
 
 
 def lead_chunk(tasks: list[FileTask], files: int) -> tuple[list[FileTask], list[FileTask]]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from ingest_pipeline.derivation import DialectRules
 from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, ParseSettings, lead_chunk, parse_batch
 from ingest_pipeline.parsing import ParsedFile, parse_files
 from ingest_pipeline.planning import FileTask
+from ingest_pipeline.processes import process_alive
 from ingest_pipeline.sources import sha256_bytes
 from ingest_pipeline.state.parse_cache import CacheSpec
 from ingest_pipeline_tests.support import write_chain_corpus
@@ -48,6 +52,27 @@ def die(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
 
 def niceness(settings: ParseSettings, tasks: list[FileTask]) -> list[int]:
     return [os.nice(0)]
+
+
+def pid_of_pool_process(settings: ParseSettings, tasks: list[FileTask]) -> list[int]:
+    return [os.getpid()]
+
+
+# A run's process that starts a pool, says its processes' pids, and waits to be killed.
+RUN_PROCESS = """
+import sys, time
+from ingest_pipeline.parse_ahead import ParseAhead
+from ingest_pipeline.planning import FileTask
+from ingest_pipeline_tests.test_parse_ahead import pid_of_pool_process, settings_for
+from pathlib import Path
+if __name__ == "__main__":
+    pool = ParseAhead(2, parse=pid_of_pool_process)
+    pool.submit("run-1", [(i, [FileTask(f"f{i}.sql", "0" * 64, 1, 0)]) for i in range(2)], settings_for(Path("."), None))
+    pids = {pid for i in range(2) for pid in pool.collect("run-1", i)}
+    pids |= {pid for pid in pool._pool._processes}
+    print(" ".join(map(str, sorted(pids))), flush=True)
+    time.sleep(600)
+"""
 
 
 def record_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
@@ -121,6 +146,23 @@ def test_pool_processes_yield_the_cores_to_the_writer(tmp_path):
         assert pool.collect("run-1", 0) == [min(os.nice(0) + parse_ahead.POOL_NICENESS, 19)]
     finally:
         pool.close()
+
+
+def test_pool_processes_exit_when_the_run_process_is_killed(tmp_path):
+    script = tmp_path / "run_process.py"
+    script.write_text(RUN_PROCESS)
+    root = str(Path(__file__).parents[1])
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": root})
+    try:
+        pids = [int(pid) for pid in run.stdout.readline().split()]
+        assert len(pids) == 2 and all(process_alive(pid) for pid in pids)
+    finally:
+        run.kill()  # SIGKILL: nothing in the run's process gets to close the pool
+        run.wait()
+    deadline = time.monotonic() + 30
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if process_alive(pid)]
 
 
 def test_forgetting_a_run_drops_its_chunks(tmp_path, pool):
