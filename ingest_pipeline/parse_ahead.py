@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,17 +139,17 @@ class ParseAhead:
         with self._lock:
             return bool(self._waiting.get(run_id)) or any(run == run_id for run, _ in self._queued)
 
-    def has(self, run_id: str, index: int) -> bool:
+    def runs(self) -> set[str]:
         with self._lock:
-            return (run_id, index) in self._queued or any(i == index for i, _, _ in self._waiting.get(run_id, []))
+            return set(self._waiting) | {run for run, _ in self._queued}
 
-    def collect(self, run_id: str, index: int) -> list[ParsedFile]:
-        """The chunk's parsed files, in task order, once the pool has parsed them all. Raises
-        BrokenProcessPool when a pool process died; KeyError when the chunk was never given."""
+    def collect(self, run_id: str, index: int) -> list[ParsedFile] | None:
+        """The chunk's parsed files, in task order, once the pool has parsed them all; None when the
+        pool was not given the chunk (or forgot it). Raises BrokenProcessPool when a pool process died."""
         with self._lock:
             while (run_id, index) not in self._queued:  # collected out of order: queue up to it
-                if not self._waiting.get(run_id):
-                    raise KeyError((run_id, index))
+                if not any(i == index for i, _, _ in self._waiting.get(run_id, [])):
+                    return None
                 self._queue_next(run_id)
             futures = self._queued.pop((run_id, index))
             self._queue_next(run_id)
@@ -214,13 +215,29 @@ def offer(run_id: str, chunks: list[list[FileTask]], settings: ParseSettings, wo
         _OFFERS[run_id] = (workers, list(enumerate(chunks))[1:], settings)
 
 
-def for_run(run_id: str, say: Callable[[str], None]) -> ParseAhead | None:
+def for_run(run_id: str, say: Callable[[str], None], warn: Callable[[str], None]) -> ParseAhead | None:
     """The pool parsing the run's chunks: started (or reused) by the run's first parse step in the
-    process that planned it; None when the run offered none."""
+    process that planned it; None when the run offered none, or no pool could take it (the steps
+    then parse their chunks). Taking an offer drops what earlier runs of this process left (a run
+    that failed before its report)."""
     taken = _OFFERS.pop(run_id, None)
     if taken is not None:
+        for run in [r for r in _OFFERS if r != run_id]:
+            forget(run)
+        if _POOL is not None:
+            for run in _POOL.runs() - {run_id}:
+                _POOL.forget(run)
         workers, chunks, settings = taken
-        pool(workers).submit(run_id, chunks, settings)
+        for attempt in (1, 2):  # a pool left broken by an earlier run is replaced once
+            try:
+                pool(workers).submit(run_id, chunks, settings)
+            except (BrokenProcessPool, OSError, RuntimeError) as error:
+                discard()
+                if attempt == 2:
+                    warn(f"the parse pool could not start ({error}): the run parses its chunks in its own process")
+                    return None
+            else:
+                break
         say(f"parsing ahead in {workers} pool processes: each chunk is written while the next ones are parsed")
     return _POOL if _POOL is not None and _POOL.knows(run_id) else None
 

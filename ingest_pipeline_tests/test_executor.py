@@ -38,7 +38,7 @@ def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
 
 
 @pytest.mark.parametrize("cache", [True, False], ids=["parse cache", "cache off (spool)"])
-def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, tmp_path, cache):
+def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, tmp_path, cache, parse_pool):
     corpus = write_star_chain_corpus(tmp_path / "corpus", 12)
     run_ingest(resources, corpus)
     in_process = graph_snapshot(neo4j)

@@ -173,11 +173,9 @@ def test_forgetting_a_run_drops_its_chunks(tmp_path, pool):
 
     pool.forget("run-1")
 
-    assert [pool.has("run-1", index) for index in range(4)] == [False] * 4
-    assert pool.queued("run-1") == []
+    assert pool.queued("run-1") == [] and pool.runs() == {"run-2"}
     assert [p.task.path for p in pool.collect("run-2", 0)] == [chunks[0][0].path]
-    with pytest.raises(KeyError):
-        pool.collect("run-1", 3)
+    assert [pool.collect("run-1", index) for index in range(4)] == [None] * 4  # its steps parse them
 
 
 def test_the_process_pool_is_replaced_when_the_worker_count_changes():
@@ -197,19 +195,19 @@ def test_a_run_offer_is_taken_up_by_its_first_parse_step_in_the_planning_process
     said: list[str] = []
     try:
         parse_ahead.offer("run-one-chunk", [[t for [t] in chunks]], settings_for(folder, None), workers=2)
-        assert parse_ahead.for_run("run-one-chunk", said.append) is None  # its only step parses it
+        assert parse_ahead.for_run("run-one-chunk", said.append, said.append) is None  # its only step parses it
         parse_ahead.offer("run-1", chunks, settings_for(folder, None), workers=2)
         parse_ahead.offer("run-2", chunks, settings_for(folder, None), workers=2)
-        assert parse_ahead.for_run("run-0", said.append) is None  # offered nothing: its steps parse
+        assert parse_ahead.for_run("run-0", said.append, said.append) is None  # offered nothing: its steps parse
 
-        pool = parse_ahead.for_run("run-1", said.append)
-        assert pool is not None and pool.workers == 2 and parse_ahead.for_run("run-1", said.append) is pool
+        pool = parse_ahead.for_run("run-1", said.append, said.append)
+        assert pool is not None and pool.workers == 2 and parse_ahead.for_run("run-1", said.append, said.append) is pool
         assert said == ["parsing ahead in 2 pool processes: each chunk is written while the next ones are parsed"]
-        assert not pool.has("run-1", 0)  # the first chunk's step parses it while the pool starts
+        assert pool.collect("run-1", 0) is None  # the first chunk's step parses it while the pool starts
         assert [pool.collect("run-1", i)[0].task.path for i in (1, 2)] == [c[0].path for c in chunks[1:]]
 
         parse_ahead.forget("run-2")  # failed before its first parse step
-        assert parse_ahead.for_run("run-2", said.append) is None and len(said) == 1
+        assert parse_ahead.for_run("run-2", said.append, said.append) is None and len(said) == 1
     finally:
         parse_ahead.discard()
 
@@ -226,3 +224,23 @@ def test_the_lead_chunk_is_spread_over_the_run_and_the_rest_keeps_every_other_ta
 
     assert [planned.index(t) for t in first] == lead
     assert sorted(first + rest, key=lambda t: t.path) == planned and not set(t.path for t in first) & set(t.path for t in rest)
+
+
+def test_a_run_taking_its_offer_drops_what_failed_runs_left_and_replaces_a_dead_pool(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 3)
+    chunks = [[task] for task in tasks_for(folder)]
+    said: list[str] = []
+    try:
+        parse_ahead.offer("failed-before-parsing", chunks, settings_for(folder, None), workers=2)
+        parse_ahead.pool(2).submit("failed-while-writing", list(enumerate(chunks)), settings_for(folder, None))
+        parse_ahead.current().close()  # as if its processes were gone: the pool takes no more work
+
+        parse_ahead.offer("run-1", chunks, settings_for(folder, None), workers=2)
+        pool = parse_ahead.for_run("run-1", said.append, said.append)
+
+        assert pool is not None and pool.runs() == {"run-1"} and parse_ahead.current() is pool
+        assert parse_ahead.for_run("failed-before-parsing", said.append, said.append) is None
+        assert [pool.collect("run-1", i)[0].task.path for i in (1, 2)] == [c[0].path for c in chunks[1:]]
+        assert said == ["parsing ahead in 2 pool processes: each chunk is written while the next ones are parsed"]
+    finally:
+        parse_ahead.discard()

@@ -116,7 +116,9 @@ def plan_batch(
         workers = config.workers or worker_count()
         # A multiple of the workers: the last round of parse steps keeps every worker busy.
         chunk_count = math.ceil(max(workers, math.ceil(len(plan.tasks) / max(1, config.chunk_max_files))) / workers) * workers
-        ahead = workers > 1 and len(plan.tasks) >= PARSE_AHEAD_MIN_FILES and "celery" not in execution_of(context.run_config)
+        # Not when the config says the steps run elsewhere (auto decides only when the run starts).
+        elsewhere = {"celery", "multiprocess"} & set(execution_of(context.run_config))
+        ahead = workers > 1 and len(plan.tasks) >= PARSE_AHEAD_MIN_FILES and not elsewhere
         if ahead:
             # A small first chunk, parsed by its own step while the pool starts, lets the writer start early.
             lead, rest = parse_ahead.lead_chunk(plan.tasks, parse_ahead.LEAD_FILES)

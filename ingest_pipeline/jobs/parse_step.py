@@ -66,7 +66,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
     started = time.perf_counter()
     # Without a cache, a writer in another process finds the models in the run's spool.
     shared = _steps_share_process(context, chunk)
-    pool = parse_ahead.for_run(context.run_id, context.log.info) if shared else None
+    pool = parse_ahead.for_run(context.run_id, context.log.info, context.log.warning) if shared else None
     parsed = _parsed_ahead(context, chunk, pool) if pool is not None else None
     pool_workers = pool.workers if parsed is not None and pool is not None else 0
     if parsed is None:
@@ -126,8 +126,6 @@ def _parse_here(chunk: ParseChunk, parse_cache: ParseCacheResource) -> list[Pars
 def _parsed_ahead(context: OpExecutionContext, chunk: ParseChunk, pool: parse_ahead.ParseAhead) -> list[ParsedFile] | None:
     """The chunk as the run's parse pool parsed it; None when the pool was not given it, or broke
     (the step then parses the chunk itself, and so do the run's later steps)."""
-    if not pool.has(context.run_id, chunk.index):
-        return None
     try:
         return pool.collect(context.run_id, chunk.index)
     except BrokenProcessPool as error:

@@ -15,7 +15,7 @@ from ingest_pipeline import dead_letters, handoff, parse_ahead, table_assets
 from ingest_pipeline.jobs import summary as run_summary
 from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
 from ingest_pipeline.jobs.parse_step import ParsedChunk
-from ingest_pipeline.jobs.write_step import ChunkWrite, models_of, write_files
+from ingest_pipeline.jobs.write_step import WRITE_FIRST, ChunkWrite, models_of, write_files
 from ingest_pipeline.jobs.executor import execution_of, worker_count
 from ingest_pipeline.graph import health, table_state
 from ingest_pipeline.processes import bulk_allocations
@@ -32,7 +32,7 @@ CACHE_ASSET = "parse_cache"
 
 @op(
     pool="neo4j_writer",
-    tags=WRITER_STEP_TAGS,
+    tags={**WRITER_STEP_TAGS, **WRITE_FIRST},
     retry_policy=RetryPolicy(max_retries=1, delay=5, backoff=Backoff.EXPONENTIAL),
     out=Out(Nothing, description="The graph in Neo4j itself: the asset's value lives there, not in Dagster's storage."),
     description="Finish the run: remove deleted files, rewrite this run's files whose columns a later definition "

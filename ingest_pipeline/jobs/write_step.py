@@ -33,9 +33,11 @@ class ChunkWrite:
     counts: WriteCounts = field(default_factory=lambda: WriteCounts())
 
 
-# A parsed chunk is written before the next chunk's parse step runs: in process, the writer then
-# starts on the first chunk while the parse pool (if any) parses the rest.
-WRITE_FIRST = {"dagster/priority": "1"}
+# The writer's steps (write_graph, report) go first: in process, a parsed chunk is written before
+# the next chunk's parse step runs, so the writer starts on the first chunk while the parse pool (if
+# any) parses the rest; between runs, their writer steps claim the neo4j_writer slot as equals.
+# dagster-celery orders by its own tag: its default (5) keeps Celery's order, and says it is meant.
+WRITE_FIRST = {"dagster/priority": "1", "dagster-celery/priority": "5"}
 
 
 @op(
