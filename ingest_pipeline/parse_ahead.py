@@ -13,6 +13,7 @@ chunk itself; results are matched to their chunk by run id and chunk index.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest_pipeline.derivation import DialectRules
 from ingest_pipeline.parsing import ParsedFile, parse_files
@@ -96,13 +98,27 @@ def parse_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFi
 ParseBatch = Callable[[ParseSettings, list[FileTask]], list[ParsedFile]]
 
 
+class _PoolProcess(multiprocessing.context.ForkServerProcess):
+    """Daemonic, so that a run's process exiting with its pool open ends the pool rather than waits
+    for it: a process started by multiprocessing (Dagster's code server starts run workers so) joins
+    its non-daemonic children before anything would shut the pool down."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.daemon = True
+
+
+class _PoolContext(multiprocessing.context.ForkServerContext):
+    Process = _PoolProcess
+
+
 class ParseAhead:
     """A pool of parse processes and the runs' chunks, by (run id, chunk index). At most
     CHUNKS_AHEAD chunks of a run are parsed before the run collects them, so a run's memory holds
     a few chunks' models, whatever its size."""
 
     def __init__(self, workers: int, parse: ParseBatch = parse_batch) -> None:
-        context = multiprocessing.get_context("forkserver")
+        context = _PoolContext()
         context.set_forkserver_preload(PRELOAD_MODULES)
         self.workers = workers
         # The run's process holds the only writing end: the pool's processes see it close when it exits.

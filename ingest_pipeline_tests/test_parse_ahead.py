@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -163,6 +164,27 @@ def test_pool_processes_exit_when_the_run_process_is_killed(tmp_path):
     while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in pids if process_alive(pid)]
+
+
+def run_process_child(folder: str) -> None:
+    """A run's process started by multiprocessing (as Dagster's code server starts run workers): it
+    parses ahead, then returns without closing this process's pool."""
+    pool = parse_ahead.pool(2)
+    chunks = [[task] for task in tasks_for(Path(folder))]
+    pool.submit("run-1", list(enumerate(chunks)), settings_for(Path(folder), None))
+    assert [pool.collect("run-1", i)[0].task.path for i in range(len(chunks))] == [c[0].path for c in chunks]
+
+
+def test_a_run_process_started_by_multiprocessing_exits_with_its_pool_open(tmp_path):
+    folder = write_chain_corpus(tmp_path / "corpus", 3)
+    child = multiprocessing.get_context("spawn").Process(target=run_process_child, args=(str(folder),))
+    child.start()
+    child.join(timeout=60)
+    stuck = child.exitcode is None
+    if stuck:
+        child.kill()
+    assert not stuck, "the run's process waited for its pool's processes at exit"
+    assert child.exitcode == 0
 
 
 def test_forgetting_a_run_drops_its_chunks(tmp_path, pool):
