@@ -231,3 +231,29 @@ def test_a_schema_of_another_application_is_an_error_and_left_untouched(postgres
     finally:
         foreign.close()
         postgres.drop_database(database)
+
+
+def open_fresh_cache(path: str, start, results) -> None:
+    """One process of several opening the same new cache file at the same moment."""
+    start.wait()
+    try:
+        ParseCache(Path(path)).close()
+        results.put("ok")
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_processes_creating_the_same_cache_at_once_all_open_it(tmp_path):
+    context = multiprocessing.get_context("fork")
+    for round_ in range(5):
+        path = tmp_path / f"round{round_}" / "cache.db"
+        start, results = context.Barrier(6), context.Queue()
+        processes = [context.Process(target=open_fresh_cache, args=(str(path), start, results)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join(timeout=60)
+
+        assert outcomes == ["ok"] * 6
+        assert not list(path.parent.glob("*.corrupt-*"))  # nothing was taken for damaged and moved aside

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,16 @@ def open_database(
     `migrations[v]` upgrades a file of schema version v to v + 1 in place.
     """
     ensure_writable_parent(path, env_var)
+    # One process at a time: another one creating the file (its header written, its schema not yet)
+    # would otherwise look foreign, or damaged and be moved aside. The folder is locked, so nothing
+    # is added beside a file that is not ours.
+    with _folder_lock(path.parent):
+        return _open(path, schema, schema_version, env_var, application_id, migrations)
+
+
+def _open(
+    path: Path, schema: str, schema_version: int, env_var: str, application_id: int, migrations: Mapping[int, str] | None
+) -> OpenedDatabase:
     problem, version = _inspect(path, schema_version, env_var, application_id)
     recovered = None
     if problem is None and version is not None and version < schema_version:
@@ -87,6 +98,27 @@ def open_database(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO NOTHING", (str(schema_version),)
     )
     return OpenedDatabase(connection, recovered)
+
+
+@contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """An exclusive lock between the processes of this host (flock on a file beside the database)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _migrate(path: Path, version: int, target: int, migrations: Mapping[int, str]) -> None:
@@ -199,14 +231,8 @@ class SqliteStore:
     def transaction(self) -> transaction:
         return transaction(self._db)
 
-    @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        with open(f"{self.path}.{name}.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return file_lock(f"{self.path}.{name}.lock")
 
     def size_bytes(self, tables: Sequence[str]) -> int:
         """The file and its write-ahead log (every table of the store lives in the one file)."""
