@@ -140,8 +140,11 @@ class ParseAhead:
     def _queue_next(self, run_id: str) -> None:
         waiting = self._waiting.get(run_id)
         if not waiting:
+            self._waiting.pop(run_id, None)
             return
         index, tasks, settings = waiting.pop(0)
+        if not waiting:
+            del self._waiting[run_id]
         self._queued[(run_id, index)] = [
             self._pool.submit(self._parse, settings, tasks[start : start + BATCH_FILES]) for start in range(0, len(tasks), BATCH_FILES)
         ]
@@ -151,11 +154,8 @@ class ParseAhead:
         with self._lock:
             return sorted(index for run, index in self._queued if run == run_id)
 
-    def knows(self, run_id: str) -> bool:
-        with self._lock:
-            return bool(self._waiting.get(run_id)) or any(run == run_id for run, _ in self._queued)
-
     def runs(self) -> set[str]:
+        """The runs with chunks waiting or queued here."""
         with self._lock:
             return set(self._waiting) | {run for run, _ in self._queued}
 
@@ -238,11 +238,8 @@ def for_run(run_id: str, say: Callable[[str], None], warn: Callable[[str], None]
     that failed before its report)."""
     taken = _OFFERS.pop(run_id, None)
     if taken is not None:
-        for run in [r for r in _OFFERS if r != run_id]:
+        for run in ({*_OFFERS} | (_POOL.runs() if _POOL is not None else set())) - {run_id}:
             forget(run)
-        if _POOL is not None:
-            for run in _POOL.runs() - {run_id}:
-                _POOL.forget(run)
         workers, chunks, settings = taken
         for attempt in (1, 2):  # a pool left broken by an earlier run is replaced once
             try:
@@ -255,7 +252,7 @@ def for_run(run_id: str, say: Callable[[str], None], warn: Callable[[str], None]
             else:
                 break
         say(f"parsing ahead in {workers} pool processes: each chunk is written while the next ones are parsed")
-    return _POOL if _POOL is not None and _POOL.knows(run_id) else None
+    return _POOL if _POOL is not None and run_id in _POOL.runs() else None
 
 
 def forget(run_id: str) -> None:
