@@ -37,6 +37,22 @@ def resource_config(neo4j, state: Path, **neo4j_overrides) -> dict:
     }
 
 
+def multiprocess_run(neo4j, tmp_path: Path, corpus: Path, chunk_max_files: int, **parse_cache) -> tuple[dict, list[str]]:
+    """A 2-worker run under the multiprocess executor (state in mp-state): its graph metadata and log lines."""
+    (tmp_path / "home").mkdir()
+    with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        config = resource_config(neo4j, tmp_path / "mp-state")
+        config["parse_cache"]["config"].update(parse_cache)
+        run_config = {
+            **ingest_run_config(source_dir=str(corpus), workers=2, chunk_max_files=chunk_max_files),
+            "resources": config,
+            "execution": {"config": multiprocess_config(2)},
+        }
+        with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
+            assert result.success
+            return graph_metadata(result), [r.user_message for r in instance.all_logs(result.run_id)]
+
+
 @pytest.mark.parametrize("cache", [True, False], ids=["parse cache", "cache off (spool)"])
 def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, tmp_path, cache, parse_pool):
     corpus = write_star_chain_corpus(tmp_path / "corpus", 12)
@@ -44,23 +60,29 @@ def test_multiprocess_run_builds_the_same_graph_as_in_process(neo4j, resources, 
     in_process = graph_snapshot(neo4j)
     neo4j.query("MATCH (n) DETACH DELETE n")
 
-    (tmp_path / "home").mkdir()
-    with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
-        config = resource_config(neo4j, tmp_path / "mp-state")
-        config["parse_cache"]["config"].update(enabled=cache, spool_path=str(tmp_path / "mp-state" / "spool.db"))
-        run_config = {
-            **ingest_run_config(source_dir=str(corpus), workers=2, chunk_max_files=3),
-            "resources": config,
-            "execution": {"config": multiprocess_config(2)},
-        }
-        with execute_job(reconstructable(ingest_job_with_resources), instance=instance, run_config=run_config) as result:
-            assert result.success
-            metadata = graph_metadata(result)
+    metadata, _ = multiprocess_run(neo4j, tmp_path, corpus, 3, enabled=cache, spool_path=str(tmp_path / "mp-state" / "spool.db"))
 
     assert graph_snapshot(neo4j) == in_process
     assert metadata["executor"] == "multiprocess" and metadata["workers"] == 2 and metadata["chunks"] == 4
     assert metadata["parse_pool_workers"] == 0
     assert metadata["files_ingested"] == 12 and metadata["step_startup_seconds_p50"] > 0
+
+
+def test_models_evicted_before_the_writer_takes_them_are_parsed_again(neo4j, resources, tmp_path):
+    """A parse cache too small for a chunk: the writer, in a process of its own, finds most models
+    gone and parses those files again, as they are now."""
+    corpus = write_star_chain_corpus(tmp_path / "corpus", 12)
+    run_ingest(resources, corpus)
+    in_process = graph_snapshot(neo4j)
+    neo4j.query("MATCH (n) DETACH DELETE n")
+
+    _, logs = multiprocess_run(neo4j, tmp_path, corpus, 6, max_entries=1)
+
+    assert graph_snapshot(neo4j) == in_process
+    assert ledger_ingested(tmp_path / "mp-state" / "ledger.db") == 12
+    # Each chunk's writer (and the report, rewriting files a later chunk made stale) kept one model at most.
+    again = [int(line.split()[0]) for line in logs if line.endswith("no longer in the parse cache: parsing them again")]
+    assert len(again) >= 2 and all(count >= 5 for count in again)
 
 
 def test_in_process_choice_by_run_config(neo4j, tmp_path):
