@@ -21,11 +21,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ingest_pipeline.derivation import DialectRules
-from ingest_pipeline.parsing import ParsedFile, parse_files
+from ingest_pipeline.parsing import ParsedFile, ParseSettings
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.processes import bulk_allocations
 from ingest_pipeline.state.parse_cache import CacheSpec, ParseCache
@@ -46,15 +44,11 @@ PRELOAD_MODULES = ["ingest_pipeline.parsing"]
 
 
 @dataclass(frozen=True)
-class ParseSettings:
-    """What parse_files needs besides the tasks: the same for every chunk of a run."""
+class RunParsing:
+    """What a pool task needs besides its files: how the run parses, and the run's parse cache."""
 
-    source_dir: str
-    rules: DialectRules
+    settings: ParseSettings
     cache: CacheSpec | None
-    time_budget_seconds: float | None
-    columns: bool
-    max_file_bytes: int | None
 
 
 # The parse cache each pool process keeps open between its tasks.
@@ -82,20 +76,18 @@ def _exit_with(run_process: Connection) -> None:
     os._exit(0)
 
 
-def parse_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+def parse_batch(run: RunParsing, tasks: list[FileTask]) -> list[ParsedFile]:
     """One pool task: parse the files, through the parse cache when the run has one."""
     cache = None
-    if settings.cache is not None:
-        cache = _OPEN_CACHES.get(settings.cache)
+    if run.cache is not None:
+        cache = _OPEN_CACHES.get(run.cache)
         if cache is None:
-            cache = _OPEN_CACHES[settings.cache] = settings.cache.open()
+            cache = _OPEN_CACHES[run.cache] = run.cache.open()
     with bulk_allocations():
-        return parse_files(
-            Path(settings.source_dir), tasks, settings.rules, cache, settings.time_budget_seconds, settings.columns, settings.max_file_bytes
-        )
+        return run.settings.parse(tasks, cache)
 
 
-ParseBatch = Callable[[ParseSettings, list[FileTask]], list[ParsedFile]]
+ParseBatch = Callable[[RunParsing, list[FileTask]], list[ParsedFile]]
 
 
 class _PoolProcess(multiprocessing.context.ForkServerProcess):
@@ -126,14 +118,14 @@ class ParseAhead:
         self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_process, initargs=(lifeline,))
         self._parse = parse
         self._lock = threading.Lock()
-        self._waiting: dict[str, list[tuple[int, list[FileTask], ParseSettings]]] = {}  # run id -> chunks not yet queued
+        self._waiting: dict[str, list[tuple[int, list[FileTask], RunParsing]]] = {}  # run id -> chunks not yet queued
         self._queued: dict[tuple[str, int], list[Future]] = {}
 
-    def submit(self, run_id: str, chunks: list[tuple[int, list[FileTask]]], settings: ParseSettings) -> None:
+    def submit(self, run_id: str, chunks: list[tuple[int, list[FileTask]]], run: RunParsing) -> None:
         """Take a run's chunks (index, tasks); the first CHUNKS_AHEAD are queued now, the next one each
         time one is collected."""
         with self._lock:
-            self._waiting[run_id] = [(index, tasks, settings) for index, tasks in chunks]
+            self._waiting[run_id] = [(index, tasks, run) for index, tasks in chunks]
             for _ in range(CHUNKS_AHEAD):
                 self._queue_next(run_id)
 
@@ -142,11 +134,11 @@ class ParseAhead:
         if not waiting:
             self._waiting.pop(run_id, None)
             return
-        index, tasks, settings = waiting.pop(0)
+        index, tasks, run = waiting.pop(0)
         if not waiting:
             del self._waiting[run_id]
         self._queued[(run_id, index)] = [
-            self._pool.submit(self._parse, settings, tasks[start : start + BATCH_FILES]) for start in range(0, len(tasks), BATCH_FILES)
+            self._pool.submit(self._parse, run, tasks[start : start + BATCH_FILES]) for start in range(0, len(tasks), BATCH_FILES)
         ]
 
     def queued(self, run_id: str) -> list[int]:
@@ -218,17 +210,17 @@ def current() -> ParseAhead | None:
     return _POOL
 
 
-# Runs planned in this process whose chunks a pool may parse: run id -> (workers, chunks, settings).
-_OFFERS: dict[str, tuple[int, list[tuple[int, list[FileTask]]], ParseSettings]] = {}
+# Runs planned in this process whose chunks a pool may parse: run id -> (workers, chunks, how to parse).
+_OFFERS: dict[str, tuple[int, list[tuple[int, list[FileTask]]], RunParsing]] = {}
 
 
-def offer(run_id: str, chunks: list[list[FileTask]], settings: ParseSettings, workers: int) -> None:
+def offer(run_id: str, chunks: list[list[FileTask]], run: RunParsing, workers: int) -> None:
     """Offer a run's chunks but the first (the lead chunk, which its own step parses while the pool
     starts), when it is planned. The planning step cannot tell where the run's parse steps will execute
     (auto chooses when the run starts); the first one that executes in this process takes the
     offer up. A step process that planned exits with its offer."""
     if len(chunks) > 1:
-        _OFFERS[run_id] = (workers, list(enumerate(chunks))[1:], settings)
+        _OFFERS[run_id] = (workers, list(enumerate(chunks))[1:], run)
 
 
 def for_run(run_id: str, say: Callable[[str], None], warn: Callable[[str], None]) -> ParseAhead | None:
@@ -240,10 +232,10 @@ def for_run(run_id: str, say: Callable[[str], None], warn: Callable[[str], None]
     if taken is not None:
         for run in ({*_OFFERS} | (_POOL.runs() if _POOL is not None else set())) - {run_id}:
             forget(run)
-        workers, chunks, settings = taken
+        workers, chunks, run = taken
         for attempt in (1, 2):  # a pool left broken by an earlier run is replaced once
             try:
-                pool(workers).submit(run_id, chunks, settings)
+                pool(workers).submit(run_id, chunks, run)
             except (BrokenProcessPool, OSError, RuntimeError) as error:
                 discard()
                 if attempt == 2:

@@ -36,6 +36,23 @@ class ParsedFile:
     key: str = ""
 
 
+@dataclass(frozen=True)
+class ParseSettings:
+    """How a run parses its files: the same for every chunk, wherever it is parsed (a parse step,
+    the parse pool, or the writer again when a model was lost on the way)."""
+
+    source_dir: str
+    rules: DialectRules
+    time_budget_seconds: float | None = None
+    columns: bool = True
+    max_file_bytes: int | None = None
+
+    def parse(self, tasks: list[FileTask], cache: ParseCache | None) -> list[ParsedFile]:
+        return parse_files(
+            Path(self.source_dir), tasks, self.rules, cache, self.time_budget_seconds, self.columns, self.max_file_bytes
+        )
+
+
 @dataclass
 class _Read:
     task: FileTask

@@ -14,8 +14,8 @@ import pytest
 
 from ingest_pipeline import parse_ahead
 from ingest_pipeline.derivation import DialectRules
-from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, ParseSettings, lead_chunk, parse_batch
-from ingest_pipeline.parsing import ParsedFile, parse_files
+from ingest_pipeline.parse_ahead import CHUNKS_AHEAD, ParseAhead, RunParsing, lead_chunk, parse_batch
+from ingest_pipeline.parsing import ParsedFile, ParseSettings, parse_files
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.processes import process_alive
 from ingest_pipeline.sources import sha256_bytes
@@ -32,30 +32,30 @@ def tasks_for(folder: Path) -> list[FileTask]:
     return tasks
 
 
-def settings_for(folder: Path, cache: CacheSpec | None) -> ParseSettings:
-    return ParseSettings(str(folder), DialectRules(""), cache, None, True, None)
+def settings_for(folder: Path, cache: CacheSpec | None) -> RunParsing:
+    return RunParsing(ParseSettings(str(folder), DialectRules("")), cache)
 
 
 def as_compared(parsed: list[ParsedFile]) -> list[tuple]:
     return [(p.task.path, p.key, p.derivation, p.read_error, p.lineage) for p in parsed]
 
 
-def die_on_second_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+def die_on_second_batch(run: RunParsing, tasks: list[FileTask]) -> list[ParsedFile]:
     """A pool process killed mid-run (as the kernel's OOM killer would)."""
     if any(t.path.endswith("0030.sql") for t in tasks):
         os._exit(1)
-    return parse_batch(settings, tasks)
+    return parse_batch(run, tasks)
 
 
-def die(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+def die(run: RunParsing, tasks: list[FileTask]) -> list[ParsedFile]:
     os._exit(1)
 
 
-def niceness(settings: ParseSettings, tasks: list[FileTask]) -> list[int]:
+def niceness(run: RunParsing, tasks: list[FileTask]) -> list[int]:
     return [os.nice(0)]
 
 
-def pid_of_pool_process(settings: ParseSettings, tasks: list[FileTask]) -> list[int]:
+def pid_of_pool_process(run: RunParsing, tasks: list[FileTask]) -> list[int]:
     return [os.getpid()]
 
 
@@ -76,11 +76,11 @@ if __name__ == "__main__":
 """
 
 
-def record_batch(settings: ParseSettings, tasks: list[FileTask]) -> list[ParsedFile]:
+def record_batch(run: RunParsing, tasks: list[FileTask]) -> list[ParsedFile]:
     """Leaves a mark per parsed file in the source folder's `parsed/` folder."""
     for task in tasks:
-        (Path(settings.source_dir) / "parsed" / task.path).touch()
-    return parse_batch(settings, tasks)
+        (Path(run.settings.source_dir) / "parsed" / task.path).touch()
+    return parse_batch(run, tasks)
 
 
 @pytest.fixture

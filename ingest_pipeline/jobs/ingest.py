@@ -21,6 +21,7 @@ from ingest_pipeline.jobs.report import report
 from ingest_pipeline.jobs.write_step import write_graph
 from ingest_pipeline.jobs.executor import execution_of, worker_count
 from ingest_pipeline.derivation import DialectRules
+from ingest_pipeline.parsing import ParseSettings
 from ingest_pipeline.planning import BatchPlan, keys_to_paths, mass_deletion_problem, plan_batch as make_plan, split_into_chunks
 from ingest_pipeline.sources import ScanRules, check_source_name
 from ingest_pipeline.metrics import WORKER_METRICS
@@ -132,20 +133,13 @@ def plan_batch(
     finally:
         state.close()
     _log_plan(context, plan)
+    parse_settings = ParseSettings(str(source_dir), rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes)
     if ahead:
-        parse_settings = parse_ahead.ParseSettings(
-            str(source_dir), rules, parse_cache.spec(), config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes
-        )
-        parse_ahead.offer(context.run_id, chunks, parse_settings, workers)
+        parse_ahead.offer(context.run_id, chunks, parse_ahead.RunParsing(parse_settings, parse_cache.spec()), workers)
     yield Output(plan, "plan")
     for index, tasks in enumerate(chunks):
         yield DynamicOutput(
-            ParseChunk(
-                str(source_dir), tasks, rules, config.file_time_budget_seconds, config.column_lineage, config.max_file_bytes,
-                planned_in=os.getpid(), index=index,
-            ),
-            mapping_key=str(index),
-            output_name="chunks",
+            ParseChunk(parse_settings, tasks, planned_in=os.getpid(), index=index), mapping_key=str(index), output_name="chunks"
         )
 
 

@@ -6,15 +6,13 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from dagster import OpExecutionContext, op
 
 from ingest_pipeline import handoff, parse_ahead
 from ingest_pipeline.jobs import summary as run_summary
 from ingest_pipeline.jobs.executor import execution_of
-from ingest_pipeline.derivation import DialectRules
-from ingest_pipeline.parsing import ParsedFile, parse_files
+from ingest_pipeline.parsing import ParsedFile, ParseSettings
 from ingest_pipeline.processes import bulk_allocations
 from ingest_pipeline.planning import FileTask
 from ingest_pipeline.resources import ParseCacheResource
@@ -25,12 +23,8 @@ from ingest_pipeline.writing import ChunkFile
 class ParseChunk:
     """What plan_batch hands each parse step: the chunk's files and how to parse them."""
 
-    source_dir: str
+    settings: ParseSettings
     tasks: list[FileTask]
-    dialect_rules: DialectRules
-    time_budget_seconds: float
-    column_lineage: bool
-    max_file_bytes: int
     # The process that planned the run: a parse step in the same one runs in process.
     planned_in: int = 0
     # Its place in the run: how the parse pool (parse_ahead) knows it.
@@ -109,15 +103,7 @@ def parse_chunk(context: OpExecutionContext, chunk: ParseChunk, parse_cache: Par
 def _parse_here(chunk: ParseChunk, parse_cache: ParseCacheResource) -> list[ParsedFile]:
     cache = parse_cache.open()
     try:
-        return parse_files(
-            Path(chunk.source_dir),
-            chunk.tasks,
-            chunk.dialect_rules,
-            cache,
-            chunk.time_budget_seconds,
-            chunk.column_lineage,
-            chunk.max_file_bytes,
-        )
+        return chunk.settings.parse(chunk.tasks, cache)
     finally:
         if cache is not None:
             cache.close()

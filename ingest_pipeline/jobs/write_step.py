@@ -13,7 +13,6 @@ from ingest_pipeline.jobs.cluster import WRITER_STEP_TAGS
 from ingest_pipeline.jobs.parse_step import ParseChunk, ParsedChunk
 from ingest_pipeline.graph.rows import FileRows
 from ingest_pipeline.lineage import FileLineage
-from ingest_pipeline.parsing import parse_files
 from ingest_pipeline.processes import bulk_allocations
 from ingest_pipeline.resources import GraphUnavailableError, LedgerResource, Neo4jResource, ParseCacheResource
 from ingest_pipeline.resources.neo4j import WriteOutcome
@@ -85,10 +84,7 @@ def models_of(
     if not lost:
         return files, lineages
     context.log.info(f"{len(lost)} parse result(s) were no longer in the parse cache: parsing them again")
-    again = parse_files(
-        Path(chunk.source_dir), [f.task for f in lost], chunk.dialect_rules, None,
-        chunk.time_budget_seconds, chunk.column_lineage, chunk.max_file_bytes,
-    )  # fmt: skip
+    again = chunk.settings.parse([f.task for f in lost], None)
     found = {p.task.path: p for p in again if p.lineage is not None}
     kept = [f for f in files if f.key in lineages]
     for parsed in found.values():
