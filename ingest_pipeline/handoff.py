@@ -4,7 +4,8 @@ A parse step's output names each file's model by its parse-cache key (content ha
 The writer takes the models from wherever the parse step left them: this process's memory when
 both steps ran in it (in process: nothing is encoded or decoded twice), else the parse cache, else
 (the cache off) the run's spool. A model found nowhere (evicted from a full cache) is parsed again
-by the writer; the run ends by forgetting what it left.
+by the writer. A written model leaves memory when the cache holds it too, so a run in process holds
+a few chunks' models whatever its size; the run ends by forgetting what it left.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def take(run_id: str, keys: list[str], cache: ParseCache | None, spool: Spool | 
     if missing and spool is not None:
         found.update({key: decode(blob) for key, blob in spool.get_many(run_id, missing).items()})
     return found
+
+
+def release(run_id: str, keys: list[str]) -> None:
+    """Drop written models from memory when the parse cache holds them too: a run in process then
+    holds a few chunks' models, not all of them (the report takes the few it rewrites from the cache)."""
+    memo = _MEMO.get(run_id, {})
+    for key in keys:
+        memo.pop(key, None)
 
 
 def forget(run_id: str, spool: Spool | None) -> None:

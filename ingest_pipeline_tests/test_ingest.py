@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest_pipeline import handoff
 from ingest_pipeline.resources import Neo4jResource, ParseCacheResource
 from ingest_pipeline.state.ledger import FAILED, INGESTED, Ledger
 from ingest_pipeline_tests.support import (
@@ -255,6 +256,28 @@ def test_chunks_written_as_they_finish_give_the_graph_of_one_clean_ingest(resour
     metadata = graph_metadata(result)
     assert metadata["chunks"] == 8 and metadata["files_ingested"] == 8 and metadata["files_refreshed"] > 0
     assert Ledger(Path(resources["ledger"].path)).counts() == {INGESTED: 8}
+
+
+@pytest.mark.parametrize("cache, most_held", [(True, 1), (False, 8)], ids=["parse cache", "cache off"])
+def test_a_run_in_process_holds_only_the_models_not_yet_written(resources, tmp_path, monkeypatch, cache, most_held):
+    """With the parse cache on, each chunk's models leave memory once written (the report takes
+    what it rewrites from the cache), so a run's memory does not grow with its size; with the
+    cache off, memory is where the report finds them."""
+    corpus = write_star_chain_corpus(tmp_path / "corpus", 8)
+    held: list[int] = []
+    leave = handoff.leave
+
+    def counting_leave(run_id, models, spool, *, in_memory):
+        leave(run_id, models, spool, in_memory=in_memory)
+        held.append(len(handoff._MEMO.get(run_id, {})))
+
+    monkeypatch.setattr(handoff, "leave", counting_leave)
+    parse_cache = ParseCacheResource(path=resources["parse_cache"].path, enabled=cache, spool_path=str(tmp_path / "spool.db"))
+
+    result = run_ingest({**resources, "parse_cache": parse_cache}, corpus, chunk_max_files=1)
+
+    assert result.success and graph_metadata(result)["files_refreshed"] > 0
+    assert len(held) == 8 and max(held) == most_held
 
 
 def test_routines_and_locations_a_changed_file_stops_naming_are_tidied(resources, tmp_path):

@@ -61,6 +61,8 @@ def write_graph(
             outcome = write_files(context, neo4j, state, rows, [], {f.task.key: f.task.mtime_ns for f in files})
     finally:
         state.close()
+    if parse_cache.enabled:
+        handoff.release(context.run_id, [f.key for f in files])
     write.written = outcome.written
     write.failed.update(outcome.dead_lettered)
     write.counts.add(rows, set(outcome.written), outcome.stats.as_metadata(), outcome.stats.batch_seconds)
