@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import subprocess
@@ -168,7 +169,9 @@ def test_pool_processes_exit_when_the_run_process_is_killed(tmp_path):
 
 def run_process_child(folder: str) -> None:
     """A run's process started by multiprocessing (as Dagster's code server starts run workers): it
-    parses ahead, then returns without closing this process's pool."""
+    parses ahead, then returns without closing this process's pool. Still running after 50 s, it
+    prints every thread's stack (the test gives up at 60 s), so a hang says where it is."""
+    faulthandler.dump_traceback_later(50)
     pool = parse_ahead.pool(2)
     chunks = [[task] for task in tasks_for(Path(folder))]
     pool.submit("run-1", list(enumerate(chunks)), settings_for(Path(folder), None))
