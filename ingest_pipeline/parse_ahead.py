@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -63,7 +64,10 @@ POOL_NICENESS = 10
 def _start_pool_process(run_process: Connection) -> None:
     """Yield the cores to the writer, and leave with the run's process: killed (SIGKILL, OOM), it
     closes nothing, and a pool process would otherwise wait for work forever (and keep the
-    forkserver alive)."""
+    forkserver alive). SIGTERM ends a pool process whatever the run's process inherited: a run
+    process started by multiprocessing terminates its daemonic children at exit and waits for them,
+    and a SIGTERM ignored by whoever started the run (inherited through the forkserver) hung it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.nice(POOL_NICENESS)
     threading.Thread(target=_exit_with, args=(run_process,), name="exit-with-the-run", daemon=True).start()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import faulthandler
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -178,10 +179,16 @@ def run_process_child(folder: str) -> None:
     assert [pool.collect("run-1", i)[0].task.path for i in range(len(chunks))] == [c[0].path for c in chunks]
 
 
-def test_a_run_process_started_by_multiprocessing_exits_with_its_pool_open(tmp_path):
+@pytest.mark.parametrize("sigterm", [signal.SIG_DFL, signal.SIG_IGN], ids=["default", "ignored by the run's starter"])
+def test_a_run_process_started_by_multiprocessing_exits_with_its_pool_open(tmp_path, sigterm):
     folder = write_chain_corpus(tmp_path / "corpus", 3)
     child = multiprocessing.get_context("spawn").Process(target=run_process_child, args=(str(folder),))
-    child.start()
+    # An ignored SIGTERM survives exec: the run's process, its forkserver and its pool inherit it.
+    before = signal.signal(signal.SIGTERM, sigterm)
+    try:
+        child.start()
+    finally:
+        signal.signal(signal.SIGTERM, before)
     child.join(timeout=60)
     stuck = child.exitcode is None
     if stuck:
