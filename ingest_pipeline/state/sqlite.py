@@ -13,8 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
-import contextlib
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +69,7 @@ def open_database(
     # One process at a time: another one creating the file (its header written, its schema not yet)
     # would otherwise look foreign, or damaged and be moved aside. The folder is locked, so nothing
     # is added beside a file that is not ours.
-    with _folder_lock(path.parent):
+    with _host_lock(path.parent):
         return _open(path, schema, schema_version, env_var, application_id, migrations)
 
 
@@ -101,24 +100,15 @@ def _open(
 
 
 @contextmanager
-def file_lock(path: str) -> Iterator[None]:
-    """An exclusive lock between the processes of this host (flock on a file beside the database)."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    descriptor = os.open(folder, os.O_RDONLY)
+def _host_lock(path: Path | str, flags: int = os.O_RDONLY) -> Iterator[None]:
+    """An exclusive lock between the processes of this host: flock on `path` (a folder, or a lock
+    file that O_CREAT in `flags` creates), released when its descriptor closes."""
+    descriptor = os.open(path, flags, 0o666)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(descriptor)  # releases the lock
+        os.close(descriptor)
 
 
 def _migrate(path: Path, version: int, target: int, migrations: Mapping[int, str]) -> None:
@@ -231,8 +221,9 @@ class SqliteStore:
     def transaction(self) -> transaction:
         return transaction(self._db)
 
-    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
-        return file_lock(f"{self.path}.{name}.lock")
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Held by one process of this host at a time (a lock file beside the database)."""
+        return _host_lock(f"{self.path}.{name}.lock", os.O_WRONLY | os.O_CREAT)
 
     def size_bytes(self, tables: Sequence[str]) -> int:
         """The file and its write-ahead log (every table of the store lives in the one file)."""
