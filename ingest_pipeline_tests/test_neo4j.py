@@ -208,3 +208,27 @@ def test_each_retry_of_a_transient_fault_is_one_log_line_with_attempt_backoff_an
         "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 1/3 after 0.0 s backoff",
         "Neo4j at bolt://127.0.0.1:1: transient ServiceUnavailable (Connection lost); retry attempt 2/3 after 0.0 s backoff",
     ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "RETURN 1 AS n, 2.5 AS x, 'a' AS s, true AS b, null AS nothing",
+        "RETURN [[1, 'a', [2.0, null]], []] AS nested, {k: [1, {m: 'v'}], e: {}} AS mapping",
+        "UNWIND range(1, 3) AS i RETURN i, [j IN range(1, i) | [j, toString(j)]] AS pairs",
+        "RETURN date('2026-12-01') AS day, datetime('2026-12-01T07:00:00Z') AS at, duration('P1D') AS span",
+        "CREATE (a:Probe {name: 'a'})-[r:PROBES {w: 1}]->(b:Probe {name: 'b'}) RETURN a, r, [a, b] AS both, {node: b} AS inside",
+        "MATCH p = (:Probe {name: 'a'})-[:PROBES]->(:Probe) RETURN p, 1 AS one",
+    ],
+    ids=["scalars", "nested-lists-and-maps", "many-records", "temporal", "nodes-and-relationships", "path"],
+)
+def test_query_returns_what_the_driver_gives_as_record_data(resources, query):
+    """query() reads plain values without the driver's per-element conversion, and must still return
+    exactly what Record.data() does, graph entities included."""
+    neo4j = resources["neo4j"]
+    try:
+        with neo4j.driver().session(database=neo4j.database) as session:
+            expected = [record.data() for record in session.run(query)]
+        assert neo4j.query(query) == expected
+    finally:
+        neo4j.query("MATCH (p:Probe) DETACH DELETE p")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
-from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Record
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import Field, PrivateAttr
 
@@ -173,7 +173,7 @@ class Neo4jResource(ConfigurableResource):
     def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def unit() -> list[dict[str, Any]]:
             records, _, _ = self.driver().execute_query(query, params, database_=self.database)
-            return [record.data() for record in records]
+            return [_record_data(record) for record in records]
 
         return self._retrying(unit)
 
@@ -447,6 +447,33 @@ def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], s
     stats.batches += 1
     stats.entities += summary.counters.nodes_created
     stats.relationships += summary.counters.relationships_created
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class _NotPlain(Exception):
+    """A record holds a value (a node, a temporal value, ...) that Record.data() may convert."""
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    raise _NotPlain
+
+
+def _record_data(record: Record) -> dict[str, Any]:
+    """Record.data(), without its per-element isinstance checks for records of plain values: those
+    took 0.5 s of client CPU to read the 35k columns of a 1,000-file graph for the table assets."""
+    try:
+        return {key: _plain(value) for key, value in record.items()}
+    except _NotPlain:
+        return record.data()
 
 
 def _cause(error: BaseException) -> str:
