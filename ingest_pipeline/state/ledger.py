@@ -387,9 +387,11 @@ class Ledger:
         if not tables:
             return []
         marks = ",".join("?" * len(tables))
+        # CROSS JOIN keeps SQLite looking the tables up first: from the ingested files it probed
+        # every file for every table (1.2 s for 1,200 tables against 5,000 files, at every chunk).
         rows = self._db.execute(
-            f"SELECT DISTINCT d.path FROM definition_dependencies d JOIN files f USING (path) "
-            f"WHERE d.table_fqn IN ({marks}) AND f.status = ?",
+            f"SELECT DISTINCT d.path FROM definition_dependencies d CROSS JOIN files f "
+            f"WHERE f.path = d.path AND d.table_fqn IN ({marks}) AND f.status = ?",
             [*sorted(tables), INGESTED],
         )
         stale = sorted(row[0] for row in rows if row[0] not in exclude)
