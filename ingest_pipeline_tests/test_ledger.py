@@ -134,11 +134,14 @@ def test_metric_totals_from_many_processes_add_up(backend):
 def test_catalog_dependencies_and_stale_dependents(backend):
     ledger = backend.ledger()
     orders = TableRef("", "raw", "orders")
-    ledger.replace_definitions(["a.sql"], {"a.sql": [(0, "raw.orders", [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())])]})
+    assert ledger.definitions_version() is None
+    version = ledger.replace_definitions(["a.sql"], {"a.sql": [(0, "raw.orders", [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())])]})
     ledger.mark_ingested([IngestedFile("b.sql", "b" * 64, 1, 1), IngestedFile("c.sql", "c" * 64, 1, 1)])
     ledger.replace_definition_dependencies(["b.sql", "c.sql"], {"b.sql": {"raw.orders"}, "c.sql": {"raw.other"}})
 
     assert ledger.definitions() == {"raw.orders": [ColumnRef(orders, "id", ()), ColumnRef(orders, "amount", ())]}
+    assert ledger.defined_tables(["a.sql", "b.sql"]) == {"raw.orders"} and ledger.defined_tables(["b.sql"]) == set()
+    assert ledger.definitions_version() == version
     assert ledger.mark_dependents_stale({"raw.orders"}, exclude=set()) == ["b.sql"]
     assert ledger.get("b.sql").status == "pending" and ledger.get("c.sql").status == INGESTED
 

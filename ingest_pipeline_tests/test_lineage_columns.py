@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ingest_pipeline.lineage.column_extract as column_extract
 from ingest_pipeline.lineage import extract_lineage
-from ingest_pipeline.lineage.catalog import build_catalog, star_tables
+from ingest_pipeline.lineage.catalog import build_catalog, refresh_catalog, star_tables
 from ingest_pipeline.lineage.expansion import expand_stars
 from ingest_pipeline.lineage.model import Choice, ColumnLineage, ColumnRef, FileLineage, StatementLineage, TableRef
 
@@ -406,6 +408,50 @@ def definitions(**tables: list[str]) -> dict[str, list[ColumnRef]]:
 )
 def test_build_catalog(defs, expected):
     assert build_catalog(defs) == expected
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(definitions(t=["t.a"]), definitions(t=["t.a"], u=["u.b"]), id="table-added"),
+        pytest.param(
+            definitions(v3=["v2.*"], v2=["v1.*", "v2.z"], v1=["t.a"], t=["t.a"], other=["other.o"]),
+            definitions(v3=["v2.*"], v2=["v1.*", "v2.z"], v1=["t.a", "t.b"], t=["t.a"], other=["other.o"]),
+            id="change-reaches-a-star-chain",
+        ),
+        pytest.param(definitions(v=["s.*", "v.x"], s=["s.a"]), definitions(v=["s.*", "v.x"]), id="source-removed-becomes-star"),
+        pytest.param(definitions(v=["s.*", "v.x"]), definitions(v=["s.*", "v.x"], s=["s.a"]), id="undefined-source-defined"),
+        pytest.param(
+            definitions(a=["b.*", "a.x"], b=["b.y"], c=["a.*", "c.z"]),
+            definitions(a=["b.*", "a.x"], b=["a.*", "b.y"], c=["a.*", "c.z"]),
+            id="cycle-made",
+        ),
+        pytest.param(
+            definitions(a=["b.*", "a.x"], b=["a.*", "b.y"], c=["a.*", "c.z"]),
+            definitions(a=["b.*", "a.x"], b=["b.y"], c=["a.*", "c.z"]),
+            id="cycle-broken",
+        ),
+        pytest.param(definitions(v=["a.* EXCEPT(x)"], a=["a.x", "a.y"]), definitions(v=["a.* EXCEPT(x)"], a=["a.x", "a.z"]), id="exclusions"),
+        pytest.param(definitions(t=["t.a"], v=["t.*"]), {}, id="everything-removed"),
+    ],
+)
+def test_a_refreshed_catalog_equals_one_built_from_the_new_definitions(before, after):
+    changed = {fqn for fqn in before.keys() | after.keys() if before.get(fqn) != after.get(fqn)}
+    assert refresh_catalog(build_catalog(before), after, changed) == build_catalog(after)
+
+
+_TABLES = ["a", "b", "c", "d", "e"]
+_REFS = st.sampled_from([f"{t}.*" for t in _TABLES] + [f"{t}.* EXCEPT(x)" for t in _TABLES] + ["t.x", "t.y", "t.z"])
+_DEFINITIONS = st.dictionaries(st.sampled_from(_TABLES), st.lists(_REFS, min_size=1, max_size=4), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=_DEFINITIONS, after=_DEFINITIONS)
+def test_refreshing_any_change_of_definitions_equals_a_full_build(before, after):
+    """Stars between five tables, cycles included: a refresh rebuilds exactly what the change reaches."""
+    old, new = definitions(**before), definitions(**after)
+    changed = {fqn for fqn in old.keys() | new.keys() if old.get(fqn) != new.get(fqn)}
+    assert refresh_catalog(build_catalog(old), new, changed) == build_catalog(new)
 
 
 def test_catalog_from_extracted_definitions():

@@ -331,7 +331,7 @@ class Ledger:
     def _definition_rows(self) -> Definitions:
         """(path, statement) -> (table, columns), decoded once per version of the catalog and process:
         a run that writes many chunks would otherwise decode the whole catalog twice per chunk."""
-        version = self._definitions_version()
+        version = self.definitions_version()
         cached = _DEFINITIONS.get(str(self.path))
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]
@@ -342,13 +342,19 @@ class Ledger:
             _DEFINITIONS[str(self.path)] = (version, rows)
         return rows
 
-    def _definitions_version(self) -> str | None:
+    def defined_tables(self, paths: Iterable[str]) -> set[str]:
+        """The tables that `paths` define (whether or not their definition is the one that wins)."""
+        wanted = set(paths)
+        return {table for (path, _), (table, _) in self._definition_rows().items() if path in wanted}
+
+    def definitions_version(self) -> str | None:
         """A random token replaced with every change of the definitions (None before the first)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'definitions_version'").fetchone()
         return row[0] if row else None
 
-    def replace_definitions(self, paths: Iterable[str], definitions: dict[str, list[tuple[int, str, list[ColumnRef]]]]) -> None:
-        """Forget what `paths` defined and record their new definitions (path -> [(statement, table, columns)])."""
+    def replace_definitions(self, paths: Iterable[str], definitions: dict[str, list[tuple[int, str, list[ColumnRef]]]]) -> str:
+        """Forget what `paths` defined and record their new definitions (path -> [(statement, table,
+        columns)]); returns the definitions' new version."""
         paths = list(paths)
         rows = [
             (path, index, table, json.dumps([[c.table.catalog, c.table.db, c.table.name, c.column, list(c.excluded)] for c in columns]))
@@ -358,7 +364,7 @@ class Ledger:
         known = _DEFINITIONS.get(str(self.path))
         token = uuid.uuid4().hex
         with self._db.transaction():
-            version = self._definitions_version()
+            version = self.definitions_version()
             self._db.executemany("DELETE FROM column_definitions WHERE path = ?", [(p,) for p in paths])
             self._db.executemany("INSERT INTO column_definitions VALUES (?, ?, ?, ?)", rows)
             self._db.execute(
@@ -373,6 +379,7 @@ class Ledger:
                 for index, table, columns in found:
                     updated[(path, index)] = (table, list(columns))
             _DEFINITIONS[str(self.path)] = (token, updated)
+        return token
 
     def replace_definition_dependencies(self, paths: Iterable[str], dependencies: dict[str, set[str]]) -> None:
         with self._db.transaction():
