@@ -167,9 +167,10 @@ def test_in_process_with_two_workers_parses_ahead_and_builds_the_same_graph(neo4
     assert [line for line in logs if line.startswith("parsing ahead")] == [
         "parsing ahead in 2 pool processes: each chunk is written while the next ones are parsed"
     ]
-    # A lead chunk of 5 files parsed by its step, then 6 chunks (40 files / chunk_max_files 7, to a multiple of 2) by the pool.
-    assert (metadata["executor"], metadata["workers"], metadata["parse_pool_workers"], metadata["chunks"]) == ("in_process", 2, 2, 7)
-    assert sum(line.startswith("read ") and "ahead in 2 pool processes" in line for line in logs) == 6
+    # A lead chunk of 5 files parsed by its step; by the pool, one of 9 files (twice the lead, spread over the
+    # other 35), then 6 chunks (40 files / chunk_max_files 7, to a multiple of 2).
+    assert (metadata["executor"], metadata["workers"], metadata["parse_pool_workers"], metadata["chunks"]) == ("in_process", 2, 2, 8)
+    assert sum(line.startswith("read ") and "ahead in 2 pool processes" in line for line in logs) == 7
 
 
 def test_a_parse_pool_that_breaks_mid_run_leaves_the_chunks_to_the_steps(neo4j, resources, tmp_path, parse_pool):

@@ -258,6 +258,20 @@ def test_the_lead_chunk_is_spread_over_the_run_and_the_rest_keeps_every_other_ta
     assert sorted(first + rest, key=lambda t: t.path) == planned and not set(t.path for t in first) & set(t.path for t in rest)
 
 
+@pytest.mark.parametrize(
+    ("tasks", "sizes"),
+    [(1000, [100, 180, 720]), (300, [100, 200, 0]), (120, [60, 60, 0]), (0, [0, 0, 0])],
+    ids=["a-run", "smallest-pooled-run", "fewer-than-both", "none"],
+)
+def test_a_run_opens_with_a_lead_chunk_and_one_twice_as_large(tasks, sizes):
+    planned = [FileTask(f"f{i:04d}.sql", "0" * 64, 1, 0) for i in range(tasks)]
+
+    (lead, second), rest = parse_ahead.opening_chunks(planned)
+
+    assert [len(lead), len(second), len(rest)] == sizes
+    assert sorted(lead + second + rest, key=lambda t: t.path) == planned
+
+
 def test_a_run_taking_its_offer_drops_what_failed_runs_left_and_replaces_a_dead_pool(tmp_path):
     folder = write_chain_corpus(tmp_path / "corpus", 3)
     chunks = [[task] for task in tasks_for(folder)]

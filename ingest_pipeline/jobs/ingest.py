@@ -121,9 +121,9 @@ def plan_batch(
         elsewhere = {"celery", "multiprocess"} & set(execution_of(context.run_config))
         ahead = workers > 1 and len(plan.tasks) >= PARSE_AHEAD_MIN_FILES and not elsewhere
         if ahead:
-            # A small first chunk, parsed by its own step while the pool starts, lets the writer start early.
-            lead, rest = parse_ahead.lead_chunk(plan.tasks, parse_ahead.LEAD_FILES)
-            chunks = [lead, *split_into_chunks(rest, chunk_count)]
+            # Small first chunks (the lead one parsed by its own step while the pool starts) let the writer start early.
+            opening, rest = parse_ahead.opening_chunks(plan.tasks)
+            chunks = [*opening, *split_into_chunks(rest, chunk_count)]
         else:
             chunks = split_into_chunks(plan.tasks, chunk_count) or [[]]  # one empty chunk keeps the fan-in alive
         active = float(min(workers, len([c for c in chunks if c])))
