@@ -3,9 +3,10 @@
 Pure functions over the lineage model (no sqlglot): the caller collects every statement's
 `defined_columns` (CREATE TABLE / CTAS / CREATE VIEW / SELECT INTO, keyed by the written table's
 fqn; a later definition of the same table replaces an earlier one), turns them into a catalog with
-`build_catalog` (or `refresh_catalog` after a few definitions changed), and settles each statement's column edges against it with
-`lineage.expansion.expand_stars`. `star_tables` says which definitions an expansion depended on,
-so the caller can refresh a file's expanded edges when one of those definitions changes.
+`build_catalog` (or `refresh_catalog` after a few definitions changed), and settles each
+statement's column edges against it with `lineage.expansion.expand_stars`. `star_tables` says which
+definitions an expansion depended on, so the caller can refresh a file's expanded edges when one of
+those definitions changes.
 
 A name `"*"` in a catalog entry marks columns that could not be resolved (a star over a table
 nobody defines, or one on a definition cycle); the other names are still known, so an entry can be
@@ -30,7 +31,9 @@ def build_catalog(definitions: Mapping[str, Sequence[ColumnRef]]) -> dict[str, l
     return _resolve(definitions, definitions.keys(), {})
 
 
-def refresh_catalog(catalog: Catalog, definitions: Mapping[str, Sequence[ColumnRef]], changed: Iterable[str]) -> dict[str, list[str]]:
+def refresh_catalog(
+    catalog: Catalog, definitions: Mapping[str, Sequence[ColumnRef]], changed: Iterable[str]
+) -> dict[str, list[str]]:
     """`build_catalog(definitions)`, from the catalog of the definitions before the tables in
     `changed` were defined anew (added, altered or removed): only those tables and the ones whose
     stars read them, directly or through others, are resolved again. A run writing its chunks one
@@ -73,7 +76,8 @@ def _resolve(definitions: Mapping[str, Sequence[ColumnRef]], tables: Iterable[st
                 if source not in definitions or (cyclic and source in members):
                     names.append(STAR)
                     continue
-                names.extend(name for name in (catalog[source] if source in catalog else known[source]) if name not in ref.excluded)
+                resolved = catalog[source] if source in catalog else known[source]
+                names.extend(name for name in resolved if name not in ref.excluded)
             catalog[fqn] = _unique(names)
     return catalog
 
