@@ -44,10 +44,10 @@ def attach_column_rows(rows: list[FileRows], lineages: Mapping[str, FileLineage]
     paths = [*(r.path for r in rows), *deleted]
     before = state.definitions()
     old_catalog = _catalog_of(state, before)
-    redefined = state.defined_tables(paths)
-    version = state.replace_definitions(paths, {r.path: file_definitions(lineages[r.path]) for r in rows})
+    written = {r.path: file_definitions(lineages[r.path]) for r in rows}
+    redefined = state.defined_tables(paths) | {table for found in written.values() for _, table, _ in found}
+    version = state.replace_definitions(paths, written)
     definitions = state.definitions()
-    redefined |= state.defined_tables(paths)
     catalog = refresh_catalog(old_catalog, definitions, {t for t in redefined if before.get(t) != definitions.get(t)})
     _remember_catalog(state, version, catalog)
     dependencies = {}
