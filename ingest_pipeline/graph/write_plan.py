@@ -2,14 +2,16 @@
 
 A replacement is (1) collect what the files' current statements touch, (2) delete their old
 contributions, (3) write the new rows in dependency order, (4) tidy the tables and columns that
-lost their last reference. The Neo4j resource runs the same plan in one transaction (the default:
-a reader never sees a file half old, half new), one transaction per entity (the unoptimised
-baseline), or in bounded stages for a file too large for one transaction.
+lost their last reference. This module says which queries do that, with which parameters, in
+which order (`replace_queries`, and the `staged_*` functions for a file too large for one
+transaction); the Neo4j resource only runs them: in one transaction (the default: a reader never
+sees a file half old, half new), one transaction per query (the unoptimised per-entity baseline),
+or in bounded stages, with retries, splits and dead letters around them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,12 @@ class RowSet:
         """Consecutive runs of rows weighing about `size` each (a heavier row goes alone)."""
         for start, end in self.cuts(size):
             yield self.rows[start:end]
+
+    def queries(self, batch_size: int | None) -> Iterator[Query]:
+        """The set's query once per batch of about batch_size rows; None: once per item (the per-entity baseline)."""
+        batches = self.batches(batch_size) if batch_size else ([row] for row in self.singles())
+        for batch in batches:
+            yield Query(self.query, {"rows": batch}, writes_rows=True)
 
     def singles(self) -> Iterator[Row]:
         """Each item on its own (a grouped row once per item): the per-entity baseline's rows."""
@@ -90,9 +98,105 @@ class Replacement:
         return sum(s.items for s in self.row_sets)
 
 
-# Deletions of a file's old contribution, each bounded by $limit when staged.
-DELETIONS = (cypher.DELETE_CONTRIBUTIONS,)
+@dataclass(frozen=True)
+class Query:
+    """One Cypher statement and its parameters; `writes_rows` marks a batch of a row set (what the
+    write statistics count), as opposed to the reads, deletions and tidying around the rows."""
+
+    text: str
+    params: dict[str, Any]
+    writes_rows: bool = False
+
+
+@dataclass
+class Touched:
+    """Nodes the old statements of a replacement referred to: candidates for tidying."""
+
+    tables: set[str] = field(default_factory=set)
+    columns: set[str] = field(default_factory=set)
+    locations: set[str] = field(default_factory=set)
+    routines: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Touched:
+        """What `touched_query` returned."""
+        return cls(set(record["tables"]), set(record["columns"]), set(record["uris"]), set(record["routines"]))
+
+
+def touched_query(plan: Replacement) -> Query:
+    """Step 1, read before anything is deleted: one record for `Touched.from_record`."""
+    return Query(cypher.TOUCHED, {"paths": plan.paths})
+
+
+def replace_queries(plan: Replacement, touched: Touched, batch_size: int | None) -> Iterator[Query]:
+    """Steps 2-4 in order: the old contributions out, the new rows in (batches of about batch_size
+    rows; None: each item alone, the per-entity baseline), then the tidying."""
+    yield Query(cypher.DELETE_CONTRIBUTIONS, {"paths": plan.paths})
+    yield from _deleted_files(plan)
+    for row_set in plan.row_sets:
+        yield from row_set.queries(batch_size)
+    yield from tidy_queries(plan, touched)
+
+
+def tidy_queries(plan: Replacement, touched: Touched) -> Iterator[Query]:
+    """Drop what lost its last reference (columns, tables, locations, routines); derive table and routine kinds.
+
+    Only what the old statements touched can have lost a reference or a view: a table the new rows
+    name is read or written by them, and is a view when a new CREATE_VIEW writes it. A query with
+    nothing to look at is not sent (each is a round trip of ~5 ms; a cold run has nothing old)."""
+    tables, routines = sorted(touched.tables), sorted(touched.routines | set(plan.routines))
+    steps = (
+        (cypher.DELETE_ORPHAN_COLUMNS, "fqns", sorted(touched.columns)),
+        (cypher.DELETE_ORPHAN_TABLES, "fqns", tables),
+        (cypher.SET_VIEW_KINDS, "fqns", plan.views),
+        (cypher.SET_TABLE_KINDS, "fqns", tables),
+        (cypher.DELETE_ORPHAN_LOCATIONS, "uris", sorted(touched.locations)),
+        (cypher.DELETE_ORPHAN_ROUTINES, "fqns", routines),
+        (cypher.SET_ROUTINE_KINDS, "fqns", routines),
+    )
+    for query, name, values in steps:
+        if values:
+            yield Query(query, {name: values})
+
+
+# -- A replacement too large for one transaction ---------------------------------------------
+# The file is absent or incomplete (SqlFile.sha256 null, so the next run redoes it) until the
+# last stage commits: mark it incomplete, delete its old contribution in bounded pieces, write the
+# new rows (its SqlFile still without sha256) in bounded pieces, then finish.
+
+
+def staged_start(plan: Replacement) -> Iterator[Query]:
+    """The first stages: the files marked incomplete, and the deleted files removed."""
+    yield Query(cypher.MARK_INCOMPLETE, {"paths": plan.paths})
+    yield from _deleted_files(plan)
+
+
 STAGED_DELETIONS = (cypher.DELETE_STATEMENTS_BATCH, cypher.DELETE_DEPENDS_ON_BATCH, cypher.DELETE_DERIVES_FROM_BATCH)
+
+
+def staged_deletion(query: str, path: str, rows: int) -> Query:
+    """A piece of a file's old contribution (one of STAGED_DELETIONS) for a stage of about `rows`
+    rows; it returns `n`, the items it deleted, and is run again until that is 0. A deleted
+    statement takes its edges with it: a quarter of the rows per piece."""
+    return Query(query, {"path": path, "limit": max(1, rows // 4)})
+
+
+def staged_row_sets(plan: Replacement) -> list[RowSet]:
+    """The new rows, cut into stages by the resource; the files still without their sha256."""
+    files, *rest = plan.row_sets
+    return [RowSet(files.query, [{**row, "sha256": None} for row in files.rows]), *rest]
+
+
+def staged_finish(plan: Replacement, touched: Touched) -> Iterator[Query]:
+    """The last stage: the files with their real sha256 (complete now), then the tidying."""
+    files = plan.row_sets[0]
+    yield from files.queries(len(files.rows))
+    yield from tidy_queries(plan, touched)
+
+
+def _deleted_files(plan: Replacement) -> Iterator[Query]:
+    if plan.deleted:
+        yield Query(cypher.DELETE_FILES, {"paths": plan.deleted})
 
 
 def replacement(deleted: Sequence[str], group: Sequence[FileRows]) -> Replacement:

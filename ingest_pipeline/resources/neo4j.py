@@ -14,18 +14,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
-from neo4j import Driver, GraphDatabase, ManagedTransaction, Record
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Record, Result
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import Field, PrivateAttr
 
 from ingest_pipeline import dead_letters, settings
 from ingest_pipeline.graph import cypher
 from ingest_pipeline.graph.rows import FileRows
-from ingest_pipeline.graph.write_plan import DELETIONS, STAGED_DELETIONS, Replacement, RowSet, groups, replacement
+from ingest_pipeline.graph import write_plan
+from ingest_pipeline.graph.write_plan import Query, Replacement, RowSet, Touched, groups, replacement
 
 T = TypeVar("T")
 _RETRYABLE = (TransientError, ServiceUnavailable, SessionExpired)
@@ -299,46 +301,36 @@ class Neo4jResource(ConfigurableResource):
         outcome.committed([f.path for f in group], [])
 
     def _commit(self, plan: Replacement, stats: WriteStats) -> None:
-        """One transaction: drop old contributions of the plan's paths, write the new rows, tidy tables."""
+        """The plan in one transaction: a reader sees the files' old part of the graph or their new one."""
 
         def unit(tx: ManagedTransaction) -> None:
-            touched = _touched(tx, plan.paths)
-            for query in DELETIONS:
-                tx.run(query, paths=plan.paths).consume()
-            if plan.deleted:
-                tx.run(cypher.DELETE_FILES, paths=plan.deleted).consume()
-            for row_set in plan.row_sets:
-                for batch in row_set.batches(self.batch_size):
-                    _run_batch(tx, row_set.query, batch, stats)
-            _tidy(tx, plan, touched)
+            touched = _read_touched(tx, plan)
+            for query in write_plan.replace_queries(plan, touched, self.batch_size):
+                _run(tx, query, stats)
 
         self._execute_write(unit)
         stats.transactions += 1
 
     def _commit_staged(self, plan: Replacement, stats: WriteStats) -> None:
-        """The plan in bounded transactions, for files too large for one: the file is absent or
-        incomplete (SqlFile.sha256 null, so the next run redoes it) until the last one commits.
-        A stage that still exceeds the server's transaction memory is halved and tried again."""
-        touched = self._retrying(lambda: self._execute_write(lambda tx: _touched(tx, plan.paths)), stats)
-        self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.MARK_INCOMPLETE, paths=plan.paths).consume()), stats)
+        """The plan in bounded transactions, for files too large for one (graph.write_plan says
+        what each stage holds). A stage that still exceeds the server's transaction memory is
+        halved and tried again."""
+        touched = self._retrying(lambda: self._execute_write(lambda tx: _read_touched(tx, plan)), stats)
+        for query in write_plan.staged_start(plan):
+            self._retrying(lambda q=query: self._execute_write(lambda tx: _run(tx, q, stats)), stats)
         stage = _Stage(self, stats, self.max_rows_per_transaction)
         for path in plan.paths:
-            for query in STAGED_DELETIONS:
-                # A deleted statement takes its edges with it: a quarter of the rows per stage.
-                while stage.run(lambda tx, size, q=query, p=path: tx.run(q, path=p, limit=max(1, size // 4)).single()["n"]):
+            for text in write_plan.STAGED_DELETIONS:
+                while stage.run(partial(_delete_piece, text, path)):
                     pass
-        if plan.deleted:
-            self._retrying(lambda: self._execute_write(lambda tx: tx.run(cypher.DELETE_FILES, paths=plan.deleted).consume()), stats)
-        files, *rest = plan.row_sets
-        incomplete = RowSet(files.query, [{**row, "sha256": None} for row in files.rows])
-        for row_set in (incomplete, *rest):
+        for row_set in write_plan.staged_row_sets(plan):
             position = 0
             while position < len(row_set.rows):
                 position = stage.run(lambda tx, size, rs=row_set, at=position: self._run_rows(tx, rs, at, size, stats))
 
         def finish(tx: ManagedTransaction) -> None:
-            _run_batch(tx, files.query, files.rows, stats)  # the real sha256: the file is complete
-            _tidy(tx, plan, touched)
+            for query in write_plan.staged_finish(plan, touched):
+                _run(tx, query, stats)
 
         self._retrying(lambda: self._execute_write(finish), stats)
         stats.transactions += 1
@@ -346,23 +338,17 @@ class Neo4jResource(ConfigurableResource):
     def _run_rows(self, tx: ManagedTransaction, row_set: RowSet, start: int, size: int, stats: WriteStats) -> int:
         """The rows of row_set from `start` weighing about `size`, in batches; returns where the next stage starts."""
         _, end = next(row_set.cuts(size, start))
-        for batch in RowSet(row_set.query, row_set.rows[start:end], row_set.nested).batches(self.batch_size):
-            _run_batch(tx, row_set.query, batch, stats)
+        for query in RowSet(row_set.query, row_set.rows[start:end], row_set.nested).queries(self.batch_size):
+            _run(tx, query, stats)
         return end
 
     def _commit_per_entity(self, plan: Replacement, stats: WriteStats) -> None:
-        """Baseline ("before") mode: one transaction per entity, no batching. For benchmarks and rollback."""
-        touched = Touched()
-        for path in plan.paths:
-            touched.update(self._execute_write(lambda tx, p=path: _touched(tx, [p])))
-            for query in DELETIONS:
-                self._execute_write(lambda tx, q=query, p=path: tx.run(q, paths=[p]).consume())
-                stats.transactions += 1
-        for row_set in plan.row_sets:
-            for row in row_set.singles():
-                self._execute_write(lambda tx, q=row_set.query, r=row: _run_batch(tx, q, [r], stats))
-                stats.transactions += 1
-        self._execute_write(lambda tx: _tidy(tx, plan, touched))
+        """Baseline ("before") mode: the same plan, one transaction per query and one item per row query.
+        For benchmarks and rollback."""
+        touched = self._execute_write(lambda tx: _read_touched(tx, plan))
+        for query in write_plan.replace_queries(plan, touched, batch_size=None):
+            self._execute_write(lambda tx, q=query: _run(tx, q, stats))
+            stats.transactions += 1
 
     def _dead_letter(self, rows: FileRows, error: BaseException, run_id: str) -> None:
         dead_letters.append(
@@ -401,52 +387,27 @@ class _Stage:
             return done
 
 
-@dataclass
-class Touched:
-    """Nodes the old statements of a replacement referred to: candidates for tidying."""
-
-    tables: set[str] = field(default_factory=set)
-    columns: set[str] = field(default_factory=set)
-    locations: set[str] = field(default_factory=set)
-    routines: set[str] = field(default_factory=set)
-
-    def update(self, other: Touched) -> None:
-        for name in ("tables", "columns", "locations", "routines"):
-            getattr(self, name).update(getattr(other, name))
+def _read_touched(tx: ManagedTransaction, plan: Replacement) -> Touched:
+    return Touched.from_record(_query(tx, write_plan.touched_query(plan)).single())
 
 
-def _touched(tx: ManagedTransaction, paths: list[str]) -> Touched:
-    found = tx.run(cypher.TOUCHED, paths=paths).single()
-    return Touched(set(found["tables"]), set(found["columns"]), set(found["uris"]), set(found["routines"]))
+def _delete_piece(text: str, path: str, tx: ManagedTransaction, rows: int) -> int:
+    """One bounded piece of a file's old contribution; how many items it deleted (0: done)."""
+    return _query(tx, write_plan.staged_deletion(text, path, rows)).single()["n"]
 
 
-def _tidy(tx: ManagedTransaction, plan: Replacement, touched: Touched) -> None:
-    """Drop what lost its last reference (columns, tables, locations, routines); derive table and routine kinds.
-
-    Only what the old statements touched can have lost a reference or a view: a table the new rows
-    name is read or written by them, and is a view when a new CREATE_VIEW writes it."""
-    tables, routines = sorted(touched.tables), sorted(touched.routines | set(plan.routines))
-    steps = (
-        (cypher.DELETE_ORPHAN_COLUMNS, "fqns", sorted(touched.columns)),
-        (cypher.DELETE_ORPHAN_TABLES, "fqns", tables),
-        (cypher.SET_VIEW_KINDS, "fqns", plan.views),
-        (cypher.SET_TABLE_KINDS, "fqns", tables),
-        (cypher.DELETE_ORPHAN_LOCATIONS, "uris", sorted(touched.locations)),
-        (cypher.DELETE_ORPHAN_ROUTINES, "fqns", routines),
-        (cypher.SET_ROUTINE_KINDS, "fqns", routines),
-    )
-    for query, name, values in steps:
-        if values:  # each query is a round trip (~5 ms); a cold run has nothing old to tidy
-            tx.run(query, {name: values}).consume()
+def _query(tx: ManagedTransaction, query: Query) -> Result:
+    return tx.run(query.text, query.params)
 
 
-def _run_batch(tx: ManagedTransaction, query: str, rows: list[dict[str, Any]], stats: WriteStats) -> None:
+def _run(tx: ManagedTransaction, query: Query, stats: WriteStats) -> None:
     started = time.perf_counter()
-    summary = tx.run(query, rows=rows).consume()
-    stats.batch_seconds.append(time.perf_counter() - started)
-    stats.batches += 1
-    stats.entities += summary.counters.nodes_created
-    stats.relationships += summary.counters.relationships_created
+    summary = _query(tx, query).consume()
+    if query.writes_rows:
+        stats.batch_seconds.append(time.perf_counter() - started)
+        stats.batches += 1
+        stats.entities += summary.counters.nodes_created
+        stats.relationships += summary.counters.relationships_created
 
 
 _PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
